@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,10 +30,10 @@ struct StorageConfig {
   // Where durable state lives. Empty: "var" next to the config file, or ./var for the
   // built-in configuration. Resolved to an absolute path by the loader.
   std::string data_dir;
-  bool persist = true;                          // false: memory only, nothing written
-  int64_t retention_ms = 24LL * 3600 * 1000;    // how long samples are kept
-  uint64_t max_memory_bytes = 256ULL << 20;     // in-memory chunk budget; oldest evicted first
-  int64_t checkpoint_interval_ms = 60'000;      // how often open (head) chunks are saved
+  bool persist = true;                        // false: memory only, nothing written
+  int64_t retention_ms = 24LL * 3600 * 1000;  // how long samples are kept
+  uint64_t max_memory_bytes = 256ULL << 20;   // in-memory chunk budget; oldest evicted first
+  int64_t checkpoint_interval_ms = 60'000;    // how often open (head) chunks are saved
 };
 
 struct ServerConfig {
@@ -49,15 +50,78 @@ struct LegacyConfig {
   double degradation_threshold = 0.15;             // relative decline that alerts
 };
 
+// One alerting rule as written in the configuration (see docs/rules.md). The loader checks
+// types and names; the analyser checks the combination when it builds the rule.
+struct RuleLevelConfig {
+  std::string severity;  // info, warning, critical
+  double threshold = 0;
+  std::optional<double> clear;  // hysteresis threshold
+};
+
+struct RuleConfig {
+  int line = 0;  // where the rule starts in the file, for later errors
+  std::string name;
+  std::string kind = "threshold";  // threshold, trend, degradation, forecast, baseline
+  std::string metric;
+  std::string labels;                // label matchers, e.g. mount="/"
+  std::string comparison = "above";  // above, below
+  std::string aggregation = "last";  // last, avg, min, max, rate, quantile
+  double quantile = 0.95;
+  int64_t window_ms = 0;
+  int samples = 10;
+  int64_t ahead_ms = 4LL * 3600 * 1000;
+  int warmup = 60;
+  int64_t for_ms = 0;
+  int64_t keep_firing_for_ms = 0;
+  std::vector<RuleLevelConfig> levels;
+  std::string summary;
+  std::map<std::string, std::string> annotations;
+};
+
+struct MaintenanceWindowConfig {
+  int line = 0;
+  std::string name;
+  std::vector<int> days;  // 0 = Sunday .. 6 = Saturday; empty: every day
+  int start_minute = 0;
+  int end_minute = 0;
+  std::string time_zone = "UTC";
+  std::string labels;  // matchers; empty: every alert
+};
+
+struct NotifierConfig {
+  int line = 0;
+  std::string type;  // log, file, webhook, alertmanager, program
+  std::string name;  // defaults to the type
+  std::string url;
+  std::string directory;
+  std::vector<std::string> argv;
+  std::map<std::string, std::string> headers;
+  int64_t timeout_ms = 5000;
+  int64_t resend_interval_ms = 60'000;
+  int max_attempts = 5;
+};
+
+struct AlertingConfig {
+  bool default_rules = true;  // load the built-in rules (docs/rules.md) before `rules`
+  std::string external_url;   // base URL in notifications; default http://<listen>
+  std::string alert_dir;      // JSON file per alert event; empty: <data_dir>/alerts
+  std::string snapshot_file;  // dashboard snapshot; empty: <data_dir>/dashboard.json
+  int64_t snapshot_interval_ms = 10'000;
+  std::vector<RuleConfig> rules;
+  std::vector<MaintenanceWindowConfig> maintenance_windows;
+  std::vector<NotifierConfig> notifiers;
+};
+
 struct Config {
-  std::string source;           // path the configuration came from; "" for the built-in one
-  int64_t interval_ms = 1000;   // collection interval
+  std::string source;                // path the configuration came from; "" for the built-in one
+  int64_t interval_ms = 1000;        // collection interval
   int64_t collector_timeout_ms = 0;  // per-collector timeout; 0 means interval_ms / 2
   std::string log_level = "info";
   HostCollectorConfig host;
   StorageConfig storage;
   ServerConfig server;
   LegacyConfig legacy;
+  AlertingConfig alerting;
 
   int64_t EffectiveCollectorTimeoutMs() const {
     return collector_timeout_ms > 0 ? collector_timeout_ms : interval_ms / 2;
@@ -70,32 +134,40 @@ struct ConfigError {
   int column = 0;    // 1-based; 0 when not known
   std::string key;   // dotted path, e.g. storage.retention
   std::string message;
-  // "file:line:column: key: message"
+  // "file:line:column: key: message"; an unknown line/column or an empty key is left out
+  // ("agent.yaml: cannot open: No such file or directory").
   std::string ToString() const;
 };
 
 struct ConfigLoadResult {
   Config config;
   std::vector<ConfigError> errors;
-  std::vector<std::string> warnings;  // e.g. a prototype key that was mapped
+  // "key: message (line N)", e.g. a prototype key that was mapped or a section not yet
+  // supported. Warnings never make a configuration invalid.
+  std::vector<std::string> warnings;
   bool ok() const { return errors.empty(); }
 };
 
-// The built-in default configuration.
+// The built-in default configuration, with data_dir the absolute path of ./var.
 Config DefaultConfig();
 
-// Loads and validates a YAML or JSON file. An unreadable file is one error naming the path.
+// Loads and validates a YAML or JSON file; config.source is path. An unreadable file is one
+// error naming the path and the reason (strerror). Never throws; safe to call concurrently.
 ConfigLoadResult LoadConfigFile(const std::string& path);
 
-// Loads and validates configuration text; source_name appears in errors. base_dir is used to
-// resolve a relative data_dir (empty: the current directory).
+// Loads and validates configuration text; source_name appears in errors ("<string>" when
+// empty) and becomes config.source. base_dir is used to resolve a relative data_dir (empty: the
+// current directory; relative: taken from the current directory). Never throws.
 ConfigLoadResult LoadConfigString(std::string_view text, std::string_view source_name,
                                   std::string_view base_dir = {});
 
-// Parses a duration such as "250ms", "1s", "5m", "24h", "7d" or a plain number of seconds.
-// Returns false on malformed input.
+// Parses a duration such as "250ms", "1s", "5m", "24h", "7d", "1h30m" or a plain number of
+// seconds ("0.5"), rounded to milliseconds. A leading '-' gives a negative value (callers
+// validate the range). Returns false on malformed input and leaves *out_ms unchanged.
 bool ParseDurationMs(std::string_view text, int64_t* out_ms);
-// Parses a size such as "512MiB", "1GB", "1048576". Returns false on malformed input.
+// Parses a size such as "512MiB", "64KiB", "1GB" (decimal) or "1048576" (bytes); units are
+// matched without regard to case. Returns false on malformed input and leaves *out_bytes
+// unchanged.
 bool ParseSizeBytes(std::string_view text, uint64_t* out_bytes);
 
 }  // namespace echomon::core
