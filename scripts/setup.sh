@@ -8,7 +8,8 @@ PACKAGES=(
   libyaml-cpp-dev nlohmann-json3-dev libcpp-httplib-dev libspdlog-dev libfmt-dev libcli11-dev
   libsqlite3-dev zlib1g-dev libssl-dev libbrotli-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  prometheus sqlite3 curl
+  prometheus prometheus-node-exporter prometheus-alertmanager python3-prometheus-client
+  libhowardhinnant-date-dev tzdata sqlite3 curl
 )
 
 missing=()

@@ -1,0 +1,254 @@
+// echomon command line: run the agent, check a configuration, ask a running agent.
+#include <httplib.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "analyze/replay.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "echomon/monitor.h"
+#include "echomon/version.h"
+#include "server/http_server.h"
+
+namespace {
+
+using nlohmann::json;
+
+// Exit codes scripts can rely on.
+constexpr int kExitOk = 0;
+constexpr int kExitProblem = 1;      // invalid config, unhealthy agent
+constexpr int kExitUnreachable = 2;  // no agent answered / could not start
+constexpr int kExitUsage = 64;
+
+int RunAgent(const std::string& config, const std::string& listen, const std::string& data_dir,
+             const std::string& log_level) {
+  // Block the signals we handle before any thread starts, so every thread inherits the mask and
+  // they are delivered only to sigwait below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  echomon::MonitorOptions options;
+  options.config_file = config;
+  if (!listen.empty()) options.listen = listen;
+  if (!data_dir.empty()) options.data_dir = data_dir;
+  auto monitor = echomon::Monitor::Create(options);
+  if (!monitor.ok()) {
+    std::cerr << "echomon: " << monitor.status().message() << "\n";
+    return kExitProblem;
+  }
+  if (!log_level.empty() && !echomon::core::SetLogLevel(log_level)) {
+    std::cerr << "echomon: unknown log level '" << log_level << "'\n";
+    return kExitUsage;
+  }
+  echomon::Status started = (*monitor)->Start();
+  if (!started.ok()) {
+    std::cerr << "echomon: cannot start: " << started.ToString() << "\n";
+    return kExitUnreachable;
+  }
+  spdlog::info("echomon {} collecting; dashboard and API at http://{}/ (metrics at /metrics)",
+               echomon::kVersion, (*monitor)->http_address());
+  std::cout << "echomon listening on http://" << (*monitor)->http_address() << "/" << std::endl;
+  while (true) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      echomon::Status s = (*monitor)->Reload();
+      if (!s.ok())
+        spdlog::error("reload failed, keeping the running configuration: {}", s.message());
+      continue;
+    }
+    spdlog::info("received {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    break;
+  }
+  (*monitor)->Stop();
+  spdlog::info("history flushed; bye");
+  return kExitOk;
+}
+
+int CheckConfig(const std::string& path) {
+  auto result = echomon::core::LoadConfigFile(path);
+  for (const auto& w : result.warnings) std::cerr << path << ": warning: " << w << "\n";
+  for (const auto& e : result.errors) std::cerr << e.ToString() << "\n";
+  if (!result.ok()) {
+    std::cerr << path << ": " << result.errors.size() << " problem"
+              << (result.errors.size() == 1 ? "" : "s") << "\n";
+    return kExitProblem;
+  }
+  std::cout << path << ": ok\n";
+  return kExitOk;
+}
+
+// The agent's address: --url wins, then the configuration's listen address, then the default.
+std::string AgentAddress(const std::string& url, const std::string& config) {
+  if (!url.empty()) return url;
+  std::string listen = echomon::core::DefaultConfig().server.listen;
+  if (!config.empty()) {
+    auto loaded = echomon::core::LoadConfigFile(config);
+    if (loaded.ok()) listen = loaded.config.server.listen;
+  }
+  std::string host;
+  int port = 0;
+  if (echomon::server::SplitHostPort(listen, &host, &port)) {
+    if (host == "0.0.0.0") host = "127.0.0.1";
+    if (host == "::") host = "::1";
+    if (host.find(':') != std::string::npos) host = "[" + host + "]";
+    listen = host + ":" + std::to_string(port);
+  }
+  return "http://" + listen;
+}
+
+int Status(const std::string& url, const std::string& config, bool as_json) {
+  const std::string base = AgentAddress(url, config);
+  httplib::Client client(base);
+  client.set_connection_timeout(2, 0);
+  client.set_read_timeout(5, 0);
+  auto res = client.Get("/api/v1/status");
+  if (!res) {
+    std::cerr << "echomon: no agent answered at " << base << " (" << httplib::to_string(res.error())
+              << ")\n";
+    return kExitUnreachable;
+  }
+  if (res->status != 200) {
+    std::cerr << "echomon: " << base << "/api/v1/status answered " << res->status << ": "
+              << res->body << "\n";
+    return kExitUnreachable;
+  }
+  json status = json::parse(res->body, nullptr, false);
+  if (status.is_discarded() || !status.is_object()) {
+    std::cerr << "echomon: " << base << " answered something that is not JSON\n";
+    return kExitUnreachable;
+  }
+  bool healthy = true;
+  for (const auto& c : status.value("collectors", json::array())) {
+    if (!c.value("healthy", true)) healthy = false;
+  }
+  if (as_json) {
+    std::cout << status.dump(2) << "\n";
+    return healthy ? kExitOk : kExitProblem;
+  }
+  const json store = status.value("store", json::object());
+  std::printf("echomon %s at %s\n", status.value("version", "?").c_str(), base.c_str());
+  std::printf(
+      "  uptime      %.0f s, interval %lld ms, config %s\n", status.value("uptime_seconds", 0.0),
+      static_cast<long long>(status.value("interval_ms", 0)), status.value("config", "?").c_str());
+  std::printf("  store       %llu series, %llu samples in memory, %.1f MiB of %.0f MiB\n",
+              static_cast<unsigned long long>(store.value("series", 0ULL)),
+              static_cast<unsigned long long>(store.value("samples", 0ULL)),
+              store.value("memory_bytes", 0.0) / 1048576.0,
+              store.value("memory_budget_bytes", 0.0) / 1048576.0);
+  std::printf("\n  %-14s %-8s %10s %8s %8s %9s  %s\n", "COLLECTOR", "HEALTH", "LAST(ms)", "SAMPLES",
+              "ERRORS", "TIMEOUTS", "LAST ERROR");
+  const bool tty = isatty(STDOUT_FILENO);
+  for (const auto& c : status.value("collectors", json::array())) {
+    const bool ok = c.value("healthy", true);
+    const char* health = ok ? "ok" : "FAILING";
+    const char* color = !tty ? "" : (ok ? "\033[32m" : "\033[31m");
+    const char* reset = tty ? "\033[0m" : "";
+    std::printf("  %-14s %s%-8s%s %10.2f %8llu %8llu %9llu  %s\n", c.value("name", "?").c_str(),
+                color, health, reset, c.value("last_duration_ms", 0.0),
+                static_cast<unsigned long long>(c.value("samples", 0ULL)),
+                static_cast<unsigned long long>(c.value("errors", 0ULL)),
+                static_cast<unsigned long long>(c.value("timeouts", 0ULL)),
+                c.value("last_error", "").c_str());
+  }
+  return healthy ? kExitOk : kExitProblem;
+}
+
+// Replays a timestamp,value CSV through the anomaly detector the agent runs live.
+int Detect(const std::string& input, const std::string& output, const std::string& config_path,
+           bool quiet) {
+  echomon::analyze::AnomalyConfig config;
+  if (!config_path.empty()) {
+    auto loaded = echomon::analyze::LoadAnomalyConfig(config_path);
+    if (!loaded.ok()) {
+      std::cerr << "echomon detect: " << loaded.status().message() << "\n";
+      return kExitProblem;
+    }
+    config = *loaded;
+  }
+  const bool tty = isatty(STDERR_FILENO);
+  int last_percent = -1;
+  auto progress = [&](size_t rows, size_t done, size_t total) {
+    if (quiet || total == 0) return;
+    const int percent =
+        static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total));
+    if (percent == last_percent) return;
+    if (!tty && percent % 10 != 0) return;  // logs get a line every 10 %
+    last_percent = percent;
+    if (tty) {
+      std::fprintf(stderr, "\rdetect: %3d%% (%zu rows)", percent, rows);
+    } else {
+      std::fprintf(stderr, "detect: %d%% (%zu rows)\n", percent, rows);
+    }
+  };
+  echomon::Status s = echomon::analyze::ReplayCsv(input, output, config, progress);
+  if (tty && !quiet) std::fprintf(stderr, "\n");
+  if (!s.ok()) {
+    std::cerr << "echomon detect: " << s.message() << "\n";
+    return kExitProblem;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"echomon: performance monitor for LLM inference hosts"};
+  app.require_subcommand(1);
+
+  std::string config, listen, data_dir, log_level;
+  auto* run = app.add_subcommand("run", "Run the agent in the foreground");
+  run->add_option("-c,--config", config, "Configuration file (YAML or JSON)");
+  run->add_option("-l,--listen", listen, "HTTP listen address host:port (default 127.0.0.1:9470)");
+  run->add_option("-d,--data-dir", data_dir, "Data directory (default ./var next to the config)");
+  run->add_option("--log-level", log_level, "trace, debug, info, warn, error or off");
+
+  std::string check_path;
+  auto* check = app.add_subcommand("check-config", "Validate a configuration file");
+  check->add_option("FILE", check_path, "Configuration file")->required();
+
+  std::string url;
+  bool as_json = false;
+  auto* status = app.add_subcommand("status", "Show the status of a running agent");
+  status->add_option("--url", url, "Agent URL (default from --config, else http://127.0.0.1:9470)");
+  status->add_option("-c,--config", config, "Configuration file naming the listen address");
+  status->add_flag("--json", as_json, "Print the raw JSON status");
+
+  auto* version = app.add_subcommand("version", "Print the version");
+
+  std::string detect_input, detect_output, detect_config;
+  bool detect_quiet = false;
+  auto* detect = app.add_subcommand(
+      "detect", "Score a timestamp,value CSV with the live anomaly detector (NAB format)");
+  detect->add_option("-i,--input", detect_input, "Input CSV (timestamp,value with a header)")
+      ->required();
+  detect->add_option("-o,--output", detect_output, "Output CSV (timestamp,value,anomaly_score)")
+      ->required();
+  detect->add_option("-c,--config", detect_config, "Detector parameters (YAML/JSON)");
+  detect->add_flag("-q,--quiet", detect_quiet, "No progress output");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitUsage;
+  }
+  if (*run) return RunAgent(config, listen, data_dir, log_level);
+  if (*check) return CheckConfig(check_path);
+  if (*status) return Status(url, config, as_json);
+  if (*detect) return Detect(detect_input, detect_output, detect_config, detect_quiet);
+  if (*version) {
+    std::cout << "echomon " << echomon::kVersion << "\n";
+    return kExitOk;
+  }
+  return kExitUsage;
+}

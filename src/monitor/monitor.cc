@@ -1,0 +1,586 @@
+#include "echomon/monitor.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "collect/collector.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "echomon/version.h"
+#include "server/http_server.h"
+#include "store/series_store.h"
+
+namespace echomon {
+namespace {
+
+using nlohmann::json;
+
+// The series GetPerformanceSummary() always reports (when they exist), besides every
+// registered collector's series.
+struct KeyMetric {
+  const char* name;
+  const char* label_name;  // nullptr: no label constraint
+  const char* label_value;
+};
+constexpr KeyMetric kKeyMetrics[] = {
+    {"echomon_cpu_usage_percent", "cpu", "total"},
+    {"echomon_memory_used_percent", nullptr, nullptr},
+    {"echomon_swap_used_percent", nullptr, nullptr},
+    {"echomon_load1", nullptr, nullptr},
+    {"echomon_filesystem_usage_percent", "mount", "/"},
+    {"echomon_self_resident_memory_bytes", nullptr, nullptr},
+};
+
+std::map<std::string, std::string> LabelMap(const core::Labels& labels) {
+  std::map<std::string, std::string> out;
+  for (const auto& l : labels.items()) out.emplace(l.name, l.value);
+  return out;
+}
+
+std::string RandomToken() {
+  unsigned char bytes[16] = {};
+  int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t n = ::read(fd, bytes, sizeof(bytes));
+    (void)n;
+    ::close(fd);
+  }
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+void ApplyOverrides(const MonitorOptions& o, core::Config* c) {
+  if (o.listen) c->server.listen = *o.listen;
+  if (o.data_dir) c->storage.data_dir = std::filesystem::absolute(*o.data_dir).lexically_normal();
+  if (o.persist) c->storage.persist = *o.persist;
+  if (o.interval_ms) c->interval_ms = *o.interval_ms;
+  if (o.proc_root) c->host.proc_root = *o.proc_root;
+}
+
+collect::HostOptions HostOptionsFrom(const core::Config& c) {
+  collect::HostOptions h;
+  h.proc_root = c.host.proc_root;
+  h.sys_root = c.host.sys_root;
+  h.per_core = c.host.per_core;
+  h.exclude_fs_types = c.host.exclude_fs_types;
+  h.exclude_interfaces = c.host.exclude_interfaces;
+  return h;
+}
+
+Result<core::Config> LoadConfig(const MonitorOptions& options) {
+  core::ConfigLoadResult loaded;
+  if (options.config_file.empty()) {
+    loaded.config = core::DefaultConfig();
+  } else {
+    loaded = core::LoadConfigFile(options.config_file);
+  }
+  if (!loaded.ok()) {
+    std::string message = "invalid configuration:";
+    for (const auto& e : loaded.errors) message += "\n  " + e.ToString();
+    return Status::InvalidArgument(message);
+  }
+  for (const auto& w : loaded.warnings) spdlog::warn("config: {}", w);
+  ApplyOverrides(options, &loaded.config);
+  std::string host;
+  int port = 0;
+  if (!server::SplitHostPort(loaded.config.server.listen, &host, &port)) {
+    return Status::InvalidArgument("listen address '" + loaded.config.server.listen +
+                                   "' is not host:port (e.g. 127.0.0.1:9470)");
+  }
+  if (!server::IsLoopbackHost(host) && loaded.config.server.token.empty()) {
+    return Status::InvalidArgument("listening on " + loaded.config.server.listen +
+                                   " (beyond loopback) requires server.token in the configuration");
+  }
+  if (loaded.config.interval_ms < 10) {
+    return Status::InvalidArgument("the collection interval must be at least 10ms");
+  }
+  return loaded.config;
+}
+
+}  // namespace
+
+struct Monitor::Impl {
+  MonitorOptions options;
+  Clock* clock = nullptr;
+  core::Config config;  // guarded by config_mu
+  mutable std::mutex config_mu;
+  std::unique_ptr<store::SeriesStore> store;
+  std::unique_ptr<collect::CollectorRunner> runner;
+  std::unique_ptr<server::HttpServer> server;
+  std::string token;
+
+  std::mutex tick_mu;  // serialises CollectOnce
+  core::SampleBatch batch;
+  int64_t last_checkpoint_ms = 0;
+
+  std::mutex loop_mu;
+  std::condition_variable loop_cv;
+  bool stop_requested = false;
+  std::thread loop;
+  std::atomic<bool> running{false};
+  std::atomic<bool> store_open{false};
+  int64_t start_ms = 0;
+
+  std::mutex handlers_mu;
+  std::vector<AlertHandler> alert_handlers;
+  std::vector<std::string> callback_names;  // guarded by handlers_mu
+
+  core::Config Config() const {
+    std::lock_guard<std::mutex> lock(config_mu);
+    return config;
+  }
+
+  std::vector<std::string> host_collector_names;  // guarded by tick_mu after Start
+
+  void AddHostCollectors(const core::Config& c) {
+    for (auto& col : collect::MakeHostCollectors(HostOptionsFrom(c))) {
+      host_collector_names.emplace_back(col->name());
+      runner->Add(std::move(col));
+    }
+  }
+
+  void AppendSelfMetrics(core::SampleBatch& out) {
+    const store::StoreStats s = store->Stats();
+    auto gauge = [&](const char* name, const char* help, double v) {
+      out.push_back(core::Sample{name, {}, v, core::MetricType::kGauge, help});
+    };
+    auto counter = [&](const char* name, const char* help, double v) {
+      out.push_back(core::Sample{name, {}, v, core::MetricType::kCounter, help});
+    };
+    gauge("echomon_store_series", "Series held by the store.", static_cast<double>(s.series));
+    gauge("echomon_store_samples", "Samples held in memory by the store.",
+          static_cast<double>(s.samples));
+    gauge("echomon_store_memory_bytes", "Memory used by the store's chunks and index.",
+          static_cast<double>(s.memory_bytes));
+    counter("echomon_store_samples_appended_total", "Samples appended to the store.",
+            static_cast<double>(s.samples_appended));
+    counter("echomon_store_chunks_persisted_total", "Sealed chunks written to the database.",
+            static_cast<double>(s.chunks_persisted));
+    counter("echomon_store_chunks_evicted_total",
+            "Chunks dropped from memory by retention or the memory budget.",
+            static_cast<double>(s.chunks_evicted));
+    counter("echomon_store_append_errors_total", "Samples rejected by the store.",
+            static_cast<double>(s.append_errors));
+    counter("echomon_store_persist_errors_total", "Failed writes to the database.",
+            static_cast<double>(s.persist_errors));
+    gauge("echomon_start_time_seconds", "Unix time the agent started.",
+          static_cast<double>(start_ms) / 1000.0);
+    out.push_back(core::Sample{"echomon_build_info", core::Labels{{"version", kVersion}}, 1,
+                               core::MetricType::kGauge, "echomon build information (always 1)."});
+  }
+
+  void Tick() {
+    std::lock_guard<std::mutex> lock(tick_mu);
+    const core::Config c = Config();
+    const int64_t t = clock->NowMillis();
+    batch.clear();
+    runner->RunOnce(batch);
+    AppendSelfMetrics(batch);
+    store->AppendBatch(batch, t);
+    store->EnforceRetention(t);
+    if (store_open && c.storage.persist &&
+        t - last_checkpoint_ms >= c.storage.checkpoint_interval_ms) {
+      Status s = store->Checkpoint();
+      if (!s.ok()) {
+        core::WarnOnce("store.checkpoint", "store checkpoint failed: " + s.ToString());
+      } else {
+        core::ResetOnce("store.checkpoint");
+      }
+      last_checkpoint_ms = t;
+    }
+  }
+
+  void Loop() {
+    while (true) {
+      const int64_t interval = std::max<int64_t>(Config().interval_ms, 10);
+      const int64_t now = clock->NowMillis();
+      const int64_t next = (now / interval + 1) * interval;  // aligned to the interval
+      std::unique_lock<std::mutex> lock(loop_mu);
+      if (loop_cv.wait_for(lock, std::chrono::milliseconds(next - now),
+                           [this] { return stop_requested; })) {
+        return;
+      }
+      lock.unlock();
+      Tick();
+    }
+  }
+
+  json StatusJson() const {
+    const core::Config c = Config();
+    const int64_t now = clock->NowMillis();
+    json collectors = json::array();
+    for (const auto& h : runner->Health()) {
+      collectors.push_back({{"name", h.name},
+                            {"healthy", h.healthy},
+                            {"last_run", static_cast<double>(h.last_run_ms) / 1000.0},
+                            {"last_duration_ms", static_cast<double>(h.last_duration_us) / 1000.0},
+                            {"runs", h.runs},
+                            {"errors", h.errors},
+                            {"timeouts", h.timeouts},
+                            {"samples", h.last_samples},
+                            {"last_error", h.last_error}});
+    }
+    const store::StoreStats s = store->Stats();
+    return {{"version", kVersion},
+            {"monitoring", running.load()},
+            {"started_at", static_cast<double>(start_ms) / 1000.0},
+            {"uptime_seconds", start_ms > 0 ? static_cast<double>(now - start_ms) / 1000.0 : 0.0},
+            {"interval_ms", c.interval_ms},
+            {"config", c.source.empty() ? "<built-in>" : c.source},
+            {"data_dir", c.storage.persist ? c.storage.data_dir : ""},
+            {"collectors", std::move(collectors)},
+            {"store",
+             {{"series", s.series},
+              {"samples", s.samples},
+              {"samples_appended", s.samples_appended},
+              {"memory_bytes", s.memory_bytes},
+              {"memory_budget_bytes", c.storage.max_memory_bytes},
+              {"retention_seconds", c.storage.retention_ms / 1000},
+              {"chunks_in_memory", s.chunks_in_memory},
+              {"chunks_persisted", s.chunks_persisted},
+              {"chunks_evicted", s.chunks_evicted},
+              {"append_errors", s.append_errors},
+              {"persist_errors", s.persist_errors},
+              {"oldest", static_cast<double>(s.oldest_ms) / 1000.0}}}};
+  }
+};
+
+Monitor::Monitor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Monitor::~Monitor() { Stop(); }
+
+Result<std::unique_ptr<Monitor>> Monitor::Create(const MonitorOptions& options) {
+  Result<core::Config> config = LoadConfig(options);
+  if (!config.ok()) return config.status();
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->clock = options.clock ? options.clock : SystemClock::Get();
+  impl->config = std::move(config).value();
+  const core::Config& c = impl->config;
+  core::SetLogLevel(c.log_level);
+  store::StoreOptions so;
+  so.retention_ms = c.storage.retention_ms;
+  so.max_memory_bytes = c.storage.max_memory_bytes;
+  if (c.storage.persist) so.data_dir = c.storage.data_dir;
+  impl->store = std::make_unique<store::SeriesStore>(so);
+  impl->runner = std::make_unique<collect::CollectorRunner>(
+      impl->clock, collect::RunnerOptions{c.EffectiveCollectorTimeoutMs()});
+  if (c.host.enabled) impl->AddHostCollectors(c);
+  impl->token = c.server.token.empty() ? RandomToken() : c.server.token;
+  return std::unique_ptr<Monitor>(new Monitor(std::move(impl)));
+}
+
+Status Monitor::Start() {
+  Impl& d = *impl_;
+  if (d.running) return Status::Ok();
+  const core::Config c = d.Config();
+  d.start_ms = d.clock->NowMillis();
+  if (c.storage.persist && !d.store_open) {
+    std::error_code ec;
+    std::filesystem::create_directories(c.storage.data_dir, ec);
+    if (ec) {
+      return Status::IoError("cannot create data directory " + c.storage.data_dir + ": " +
+                             ec.message());
+    }
+    Status s = d.store->Open(d.start_ms);
+    if (!s.ok()) return s;
+    d.store_open = true;
+    d.last_checkpoint_ms = d.start_ms;
+    if (c.server.token.empty()) {
+      const std::string path = c.storage.data_dir + "/token";
+      int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      if (fd >= 0) {
+        std::string line = d.token + "\n";
+        ssize_t n = ::write(fd, line.data(), line.size());
+        (void)n;
+        ::close(fd);
+      } else {
+        spdlog::warn("cannot write the API token to {}", path);
+      }
+    }
+  }
+  if (d.options.serve_http) {
+    server::ServerOptions so;
+    so.listen = c.server.listen;
+    so.token = d.token;
+    std::string host;
+    int port = 0;
+    server::SplitHostPort(c.server.listen, &host, &port);
+    so.require_token_for_reads = !server::IsLoopbackHost(host);
+    so.staleness_ms = 3 * c.interval_ms + c.EffectiveCollectorTimeoutMs();
+    server::ServerHooks hooks;
+    hooks.status = [&d] { return d.StatusJson(); };
+    hooks.reload = [this] { return Reload(); };
+    d.server = std::make_unique<server::HttpServer>(d.store.get(), d.clock, so, std::move(hooks));
+    Status s = d.server->Start();
+    if (!s.ok()) {
+      d.server.reset();
+      return s;
+    }
+  }
+  d.running = true;
+  if (d.options.run_loop) {
+    {
+      std::lock_guard<std::mutex> lock(d.loop_mu);
+      d.stop_requested = false;
+    }
+    d.loop = std::thread([&d] { d.Loop(); });
+  }
+  return Status::Ok();
+}
+
+void Monitor::Stop() {
+  Impl& d = *impl_;
+  if (d.loop.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(d.loop_mu);
+      d.stop_requested = true;
+    }
+    d.loop_cv.notify_all();
+    d.loop.join();
+  }
+  if (d.server) {
+    d.server->Stop();
+    d.server.reset();
+  }
+  if (d.store_open) {
+    std::lock_guard<std::mutex> lock(d.tick_mu);
+    Status s = d.store->Flush();
+    if (!s.ok()) spdlog::error("flushing history failed: {}", s.ToString());
+  }
+  d.running = false;
+}
+
+bool Monitor::is_monitoring() const { return impl_->running; }
+
+Status Monitor::Reload() {
+  Impl& d = *impl_;
+  const core::Config old = d.Config();
+  if (old.source.empty() && d.options.config_file.empty()) {
+    return Status::InvalidArgument("running with the built-in configuration: nothing to reload");
+  }
+  Result<core::Config> loaded = LoadConfig(d.options);
+  if (!loaded.ok()) return loaded.status();
+  core::Config next = std::move(loaded).value();
+  if (next.server.listen != old.server.listen) {
+    spdlog::warn("config reload: server.listen changed; takes effect after a restart");
+    next.server.listen = old.server.listen;
+  }
+  if (next.storage.data_dir != old.storage.data_dir ||
+      next.storage.persist != old.storage.persist) {
+    spdlog::warn("config reload: storage.data_dir/persist changed; takes effect after a restart");
+    next.storage.data_dir = old.storage.data_dir;
+    next.storage.persist = old.storage.persist;
+  }
+  core::SetLogLevel(next.log_level);
+  d.runner->SetTimeout(next.EffectiveCollectorTimeoutMs());
+  {
+    std::lock_guard<std::mutex> lock(d.tick_mu);
+    for (const auto& name : d.host_collector_names) d.runner->Remove(name);
+    d.host_collector_names.clear();
+    if (next.host.enabled) d.AddHostCollectors(next);
+  }
+  {
+    std::lock_guard<std::mutex> lock(d.config_mu);
+    d.config = next;
+  }
+  spdlog::info("configuration reloaded from {}", next.source);
+  return Status::Ok();
+}
+
+void Monitor::CollectOnce() { impl_->Tick(); }
+
+void Monitor::RegisterCollector(const std::string& name, CollectorFn fn) {
+  impl_->runner->Add(collect::MakeCallbackCollector(name, std::move(fn)));
+  std::lock_guard<std::mutex> lock(impl_->handlers_mu);
+  auto& names = impl_->callback_names;
+  if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+}
+
+bool Monitor::UnregisterCollector(const std::string& name) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->handlers_mu);
+    auto& names = impl_->callback_names;
+    names.erase(std::remove(names.begin(), names.end(), name), names.end());
+  }
+  return impl_->runner->Remove(name);
+}
+
+void Monitor::RegisterAlertHandler(AlertHandler handler) {
+  std::lock_guard<std::mutex> lock(impl_->handlers_mu);
+  impl_->alert_handlers.push_back(std::move(handler));
+}
+
+std::vector<MetricValue> Monitor::CurrentMetrics() const {
+  std::vector<MetricValue> out;
+  for (const auto& s : impl_->store->Select({}, {})) {
+    auto latest = impl_->store->Latest(s.id);
+    if (!latest) continue;
+    out.push_back(MetricValue{s.name, LabelMap(s.labels), latest->v, latest->t_ms});
+  }
+  std::sort(out.begin(), out.end(), [](const MetricValue& a, const MetricValue& b) {
+    return std::tie(a.name, a.labels) < std::tie(b.name, b.labels);
+  });
+  return out;
+}
+
+std::vector<HistoryPoint> Monitor::MetricsHistory(const std::string& name,
+                                                  const std::map<std::string, std::string>& labels,
+                                                  int64_t since_ms) const {
+  core::Labels want;
+  for (const auto& [k, v] : labels) want.Set(k, v);
+  std::vector<HistoryPoint> out;
+  for (const auto& s : impl_->store->Select(name, {})) {
+    if (s.labels != want) continue;
+    auto points = impl_->store->Range(s.id, since_ms, impl_->clock->NowMillis());
+    if (!points.ok()) break;
+    for (const auto& p : *points) out.push_back(HistoryPoint{p.t_ms, p.v});
+  }
+  return out;
+}
+
+PerformanceSummary Monitor::GetPerformanceSummary(int64_t window_ms) const {
+  const Impl& d = *impl_;
+  PerformanceSummary summary;
+  summary.generated_at_ms = d.clock->NowMillis();
+  summary.window_ms = window_ms;
+  summary.monitoring = d.running;
+  summary.uptime_seconds =
+      d.start_ms > 0 ? static_cast<double>(summary.generated_at_ms - d.start_ms) / 1000.0 : 0;
+  const store::StoreStats stats = d.store->Stats();
+  summary.series = stats.series;
+  summary.samples_stored = stats.samples;
+
+  std::vector<store::SeriesInfo> wanted;
+  for (const KeyMetric& k : kKeyMetrics) {
+    std::vector<core::LabelMatcher> m;
+    if (k.label_name) m.push_back({k.label_name, core::LabelMatcher::Op::kEqual, k.label_value});
+    for (auto& s : d.store->Select(k.name, m)) wanted.push_back(std::move(s));
+  }
+  std::vector<std::string> names;
+  {
+    std::lock_guard<std::mutex> lock(impl_->handlers_mu);
+    names = d.callback_names;
+  }
+  for (const auto& n : names) {
+    for (auto& s : d.store->Select({}, {{"collector", core::LabelMatcher::Op::kEqual, n}})) {
+      wanted.push_back(std::move(s));
+    }
+  }
+  for (const auto& s : wanted) {
+    auto points =
+        d.store->Range(s.id, summary.generated_at_ms - window_ms, summary.generated_at_ms);
+    if (!points.ok() || points->empty()) continue;
+    MetricSummary m;
+    m.name = s.name;
+    m.labels = LabelMap(s.labels);
+    m.current = points->back().v;
+    m.minimum = m.maximum = points->front().v;
+    double sum = 0;
+    for (const auto& p : *points) {
+      sum += p.v;
+      m.minimum = std::min(m.minimum, p.v);
+      m.maximum = std::max(m.maximum, p.v);
+    }
+    m.samples = points->size();
+    m.average = sum / static_cast<double>(m.samples);
+    summary.metrics.push_back(std::move(m));
+  }
+  for (const auto& h : d.runner->Health()) {
+    summary.collectors.push_back(CollectorStatus{h.name, h.healthy,
+                                                 static_cast<double>(h.last_duration_us) / 1000.0,
+                                                 h.errors, h.timeouts, h.last_error});
+  }
+  return summary;
+}
+
+namespace {
+json FiniteOrString(double v) {
+  if (std::isfinite(v)) return v;
+  return std::isnan(v) ? "NaN" : (v > 0 ? "+Inf" : "-Inf");
+}
+}  // namespace
+
+Status Monitor::SaveMetrics(const std::string& path, int64_t history_ms) const {
+  const Impl& d = *impl_;
+  const int64_t now = d.clock->NowMillis();
+  json current = json::array();
+  for (const auto& m : CurrentMetrics()) {
+    current.push_back({{"name", m.name},
+                       {"labels", m.labels},
+                       {"value", FiniteOrString(m.value)},
+                       {"timestamp", static_cast<double>(m.timestamp_ms) / 1000.0}});
+  }
+  json history = json::array();
+  for (const auto& s : d.store->Select({}, {})) {
+    auto points = d.store->Range(s.id, now - history_ms, now);
+    if (!points.ok() || points->empty()) continue;
+    json arr = json::array();
+    for (const auto& p : *points) {
+      arr.push_back(json::array({static_cast<double>(p.t_ms) / 1000.0, FiniteOrString(p.v)}));
+    }
+    history.push_back(
+        {{"name", s.name}, {"labels", LabelMap(s.labels)}, {"points", std::move(arr)}});
+  }
+  const PerformanceSummary summary = GetPerformanceSummary();
+  json metrics = json::array();
+  for (const auto& m : summary.metrics) {
+    metrics.push_back({{"name", m.name},
+                       {"labels", m.labels},
+                       {"current", FiniteOrString(m.current)},
+                       {"average", FiniteOrString(m.average)},
+                       {"min", FiniteOrString(m.minimum)},
+                       {"max", FiniteOrString(m.maximum)},
+                       {"samples", m.samples}});
+  }
+  json doc = {{"generated_at", static_cast<double>(now) / 1000.0},
+              {"version", kVersion},
+              {"current", std::move(current)},
+              {"summary",
+               {{"window_seconds", summary.window_ms / 1000},
+                {"monitoring", summary.monitoring},
+                {"uptime_seconds", summary.uptime_seconds},
+                {"series", summary.series},
+                {"metrics", std::move(metrics)}}},
+              {"history_seconds", history_ms / 1000},
+              {"history", std::move(history)}};
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    if (!f) return Status::IoError("cannot write " + tmp + ": " + std::strerror(errno));
+    f << doc.dump(1) << '\n';
+    f.flush();
+    if (!f) return Status::IoError("cannot write " + tmp + ": " + std::strerror(errno));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::string err = std::strerror(errno);
+    std::remove(tmp.c_str());
+    return Status::IoError("cannot rename " + tmp + " to " + path + ": " + err);
+  }
+  return Status::Ok();
+}
+
+std::string Monitor::http_address() const {
+  return impl_->server ? impl_->server->address() : std::string();
+}
+
+std::string Monitor::token() const { return impl_->token; }
+
+}  // namespace echomon

@@ -1,0 +1,386 @@
+#include "server/http_server.h"
+
+#include <httplib.h>
+
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/config.h"
+#include "core/labels.h"
+#include "server/exposition.h"
+
+namespace echomon::server {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kJson = "application/json";
+
+void SendError(httplib::Response& res, int code, const std::string& message) {
+  res.status = code;
+  res.set_content(json{{"status", "error"}, {"error", message}}.dump(), kJson);
+}
+
+// A JSON value for a sample: a number when finite, else the Prometheus spelling as a string.
+json SampleJson(double v) {
+  if (std::isfinite(v)) return v;
+  return FormatSampleValue(v);
+}
+
+json PointJson(const store::Point& p) {
+  return json::array({static_cast<double>(p.t_ms) / 1000.0, SampleJson(p.v)});
+}
+
+json LabelsJson(const core::Labels& labels) {
+  json out = json::object();
+  for (const auto& l : labels.items()) out[l.name] = l.value;
+  return out;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 &&
+               HexValue(s[i + 2]) >= 0) {
+      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+bool ConstantTimeEquals(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> ParseQueryString(std::string_view target) {
+  std::map<std::string, std::string> params;
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return params;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');  // the first '=' only: values may contain more
+    std::string key = PercentDecode(pair.substr(0, eq));
+    std::string value = eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1));
+    params.emplace(std::move(key), std::move(value));  // the first occurrence wins
+  }
+  return params;
+}
+
+bool SplitHostPort(const std::string& listen, std::string* host, int* port) {
+  size_t colon;
+  if (!listen.empty() && listen[0] == '[') {
+    size_t close = listen.find(']');
+    if (close == std::string::npos || close + 1 >= listen.size() || listen[close + 1] != ':') {
+      return false;
+    }
+    *host = listen.substr(1, close - 1);
+    colon = close + 1;
+  } else {
+    colon = listen.rfind(':');
+    if (colon == std::string::npos) return false;
+    *host = listen.substr(0, colon);
+  }
+  if (host->empty()) return false;
+  const char* first = listen.data() + colon + 1;
+  const char* last = listen.data() + listen.size();
+  int p = -1;
+  auto [ptr, ec] = std::from_chars(first, last, p);
+  if (ec != std::errc() || ptr != last || first == last || p < 0 || p > 65535) return false;
+  *port = p;
+  return true;
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+bool ParseQueryTime(const std::string& text, int64_t now_ms, int64_t* out_ms) {
+  if (text.empty()) return false;
+  if (text == "now") {
+    *out_ms = now_ms;
+    return true;
+  }
+  if (text[0] == '-') {
+    int64_t d = 0;
+    if (!core::ParseDurationMs(text.substr(1), &d)) return false;
+    *out_ms = now_ms - d;
+    return true;
+  }
+  double seconds = 0;
+  const char* first = text.data();
+  const char* last = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(first, last, seconds);
+  if (ec != std::errc() || ptr != last || !std::isfinite(seconds)) return false;
+  *out_ms = static_cast<int64_t>(std::llround(seconds * 1000.0));
+  return true;
+}
+
+// Query parameters parsed from the raw target: httplib 0.11 keeps only the text after the last
+// '=' of a parameter, which would mangle values such as labels=mount=/.
+struct Query {
+  explicit Query(const httplib::Request& req) : params(ParseQueryString(req.target)) {}
+  bool has(const std::string& name) const { return params.count(name) > 0; }
+  std::string get(const std::string& name) const {
+    auto it = params.find(name);
+    return it == params.end() ? std::string() : it->second;
+  }
+  std::map<std::string, std::string> params;
+};
+
+struct HttpServer::Impl {
+  store::SeriesStore* store;
+  Clock* clock;
+  ServerOptions options;
+  ServerHooks hooks;
+  httplib::Server http;
+  std::thread thread;
+  int port = 0;
+  std::string host;
+
+  bool Authorized(const httplib::Request& req) const {
+    auto header = req.get_header_value("Authorization");
+    const std::string prefix = "Bearer ";
+    if (header.rfind(prefix, 0) != 0) return false;
+    return ConstantTimeEquals(header.substr(prefix.size()), options.token);
+  }
+
+  // Returns false (and answers 401) when the request lacks a required token.
+  bool CheckRead(const httplib::Request& req, httplib::Response& res) const {
+    if (!options.require_token_for_reads || Authorized(req)) return true;
+    SendError(res, 401, "this endpoint requires 'Authorization: Bearer <token>'");
+    return false;
+  }
+
+  void HandleMetrics(const httplib::Request& req, httplib::Response& res) {
+    if (!CheckRead(req, res)) return;
+    std::string body;
+    RenderExposition(*store, clock->NowMillis() - options.staleness_ms, &body);
+    res.set_content(body, "text/plain; version=0.0.4; charset=utf-8");
+  }
+
+  void HandleStatus(const httplib::Request& req, httplib::Response& res) {
+    if (!CheckRead(req, res)) return;
+    json body = hooks.status ? hooks.status() : json::object();
+    res.set_content(body.dump(), kJson);
+  }
+
+  // Parses ?metric= and ?labels= shared by /series and /query. Returns false after answering 400.
+  bool ParseSelector(const Query& req, httplib::Response& res, bool metric_required,
+                     std::string* metric, std::vector<core::LabelMatcher>* matchers) {
+    *metric = req.get("metric");
+    if (metric->empty() && metric_required) {
+      SendError(res, 400, "missing required parameter 'metric'");
+      return false;
+    }
+    if (!metric->empty() && !core::IsValidMetricName(*metric)) {
+      SendError(res, 400, "parameter 'metric': '" + *metric + "' is not a valid metric name");
+      return false;
+    }
+    std::string error;
+    if (!core::ParseLabelMatchers(req.get("labels"), matchers, &error)) {
+      SendError(res, 400, "parameter 'labels': " + error);
+      return false;
+    }
+    return true;
+  }
+
+  void HandleSeries(const httplib::Request& req, httplib::Response& res) {
+    if (!CheckRead(req, res)) return;
+    std::string metric;
+    std::vector<core::LabelMatcher> matchers;
+    if (!ParseSelector(Query(req), res, false, &metric, &matchers)) return;
+    json data = json::array();
+    for (const auto& s : store->Select(metric, matchers)) {
+      data.push_back({{"metric", s.name},
+                      {"labels", LabelsJson(s.labels)},
+                      {"type", core::MetricTypeName(s.type)},
+                      {"help", s.help}});
+    }
+    res.set_content(json{{"status", "success"}, {"data", std::move(data)}}.dump(), kJson);
+  }
+
+  void HandleQuery(const httplib::Request& req, httplib::Response& res) {
+    if (!CheckRead(req, res)) return;
+    const Query q(req);
+    std::string metric;
+    std::vector<core::LabelMatcher> matchers;
+    if (!ParseSelector(q, res, true, &metric, &matchers)) return;
+    const int64_t now = clock->NowMillis();
+    const bool instant = !q.has("start");
+    int64_t start = 0, end = now, step = 0;
+    if (q.has("end") && !ParseQueryTime(q.get("end"), now, &end)) {
+      return SendError(res, 400, "parameter 'end': expected 'now', '-<duration>' or Unix seconds");
+    }
+    if (!instant && !ParseQueryTime(q.get("start"), now, &start)) {
+      return SendError(res, 400,
+                       "parameter 'start': expected 'now', '-<duration>' or Unix seconds");
+    }
+    if (!instant && start > end) return SendError(res, 400, "'start' is after 'end'");
+    if (q.has("step")) {
+      if (!core::ParseDurationMs(q.get("step"), &step) || step <= 0) {
+        return SendError(res, 400, "parameter 'step': expected a positive duration such as 15s");
+      }
+    }
+    store::Aggregation agg = store::Aggregation::kAvg;
+    if (q.has("agg") && !store::ParseAggregation(q.get("agg"), &agg)) {
+      return SendError(res, 400, "parameter 'agg': expected one of avg, min, max, last");
+    }
+    if (!instant && step > 0 &&
+        (end - start) / step > static_cast<int64_t>(options.max_points_per_query)) {
+      return SendError(res, 400, "too many points: raise 'step' or narrow the range");
+    }
+    json series = json::array();
+    size_t total_points = 0;
+    for (const auto& s : store->Select(metric, matchers)) {
+      json entry = {{"labels", LabelsJson(s.labels)}};
+      if (instant) {
+        auto latest = store->Latest(s.id);
+        if (!latest) continue;
+        entry["value"] = PointJson(*latest);
+      } else {
+        auto points = step > 0 ? store->RangeStep(s.id, start, end, step, agg)
+                               : store->Range(s.id, start, end);
+        if (!points.ok()) return SendError(res, 500, points.status().ToString());
+        total_points += points->size();
+        if (total_points > options.max_points_per_query) {
+          return SendError(res, 400, "too many points: add or raise 'step' or narrow the range");
+        }
+        json arr = json::array();
+        for (const auto& p : *points) arr.push_back(PointJson(p));
+        entry["points"] = std::move(arr);
+      }
+      series.push_back(std::move(entry));
+    }
+    json data = {{"metric", metric}, {"series", std::move(series)}};
+    if (!instant) {
+      data["start"] = static_cast<double>(start) / 1000.0;
+      data["end"] = static_cast<double>(end) / 1000.0;
+      if (step > 0) data["step"] = static_cast<double>(step) / 1000.0;
+    }
+    res.set_content(json{{"status", "success"}, {"data", std::move(data)}}.dump(), kJson);
+  }
+
+  void HandleReload(const httplib::Request& req, httplib::Response& res) {
+    if (!Authorized(req))
+      return SendError(res, 401, "reload requires 'Authorization: Bearer <token>'");
+    if (!hooks.reload) return SendError(res, 501, "reload is not available");
+    Status s = hooks.reload();
+    if (!s.ok()) return SendError(res, 400, s.ToString());
+    res.set_content(json{{"status", "success"}}.dump(), kJson);
+  }
+};
+
+HttpServer::HttpServer(store::SeriesStore* store, Clock* clock, ServerOptions options,
+                       ServerHooks hooks)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->store = store;
+  impl_->clock = clock;
+  impl_->options = std::move(options);
+  impl_->hooks = std::move(hooks);
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::Start() {
+  Impl& d = *impl_;
+  int port = 0;
+  if (!SplitHostPort(d.options.listen, &d.host, &port)) {
+    return Status::InvalidArgument("listen address '" + d.options.listen +
+                                   "' is not host:port (e.g. 127.0.0.1:9470)");
+  }
+  if (d.options.token.empty()) return Status::InvalidArgument("the server needs a token");
+  const int threads = d.options.threads;
+  d.http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // httplib's default also sets SO_REUSEPORT, which would let a second agent bind the same port
+  // and silently share its traffic. Only SO_REUSEADDR (fast restarts) is wanted.
+  d.http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  d.http.set_payload_max_length(1 << 20);
+  d.http.set_read_timeout(5, 0);
+  d.http.set_write_timeout(5, 0);
+  d.http.set_keep_alive_max_count(100);
+  d.http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
+  d.http.Get("/metrics",
+             [&d](const httplib::Request& q, httplib::Response& r) { d.HandleMetrics(q, r); });
+  d.http.Get("/api/v1/status",
+             [&d](const httplib::Request& q, httplib::Response& r) { d.HandleStatus(q, r); });
+  d.http.Get("/api/v1/series",
+             [&d](const httplib::Request& q, httplib::Response& r) { d.HandleSeries(q, r); });
+  d.http.Get("/api/v1/query",
+             [&d](const httplib::Request& q, httplib::Response& r) { d.HandleQuery(q, r); });
+  d.http.Post("/api/v1/reload",
+              [&d](const httplib::Request& q, httplib::Response& r) { d.HandleReload(q, r); });
+  d.http.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "internal error";
+        try {
+          if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        SendError(res, 500, what);
+      });
+  if (port == 0) {
+    d.port = d.http.bind_to_any_port(d.host);
+    if (d.port <= 0) return Status::Unavailable("cannot bind " + d.options.listen);
+  } else {
+    if (!d.http.bind_to_port(d.host, port)) {
+      return Status::Unavailable("cannot bind " + d.options.listen +
+                                 " (address in use or not available)");
+    }
+    d.port = port;
+  }
+  d.thread = std::thread([&d] { d.http.listen_after_bind(); });
+  // Return only once the server loop runs: httplib's stop() is a no-op before that, so a Stop()
+  // right after Start() would otherwise leave the loop running forever.
+  for (int i = 0; i < 5000 && !d.http.is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return Status::Ok();
+}
+
+void HttpServer::Stop() {
+  if (!impl_->thread.joinable()) return;
+  impl_->http.stop();
+  impl_->thread.join();
+}
+
+int HttpServer::port() const { return impl_->port; }
+
+std::string HttpServer::address() const {
+  const std::string& h = impl_->host;
+  std::string host = h.find(':') != std::string::npos ? "[" + h + "]" : h;
+  return host + ":" + std::to_string(impl_->port);
+}
+
+}  // namespace echomon::server
