@@ -5,14 +5,18 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "analyze/replay.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "echomon/monitor.h"
 #include "echomon/version.h"
+#include "monitor/alerting.h"
 #include "server/http_server.h"
 
 namespace {
@@ -78,6 +82,14 @@ int CheckConfig(const std::string& path) {
   auto result = echomon::core::LoadConfigFile(path);
   for (const auto& w : result.warnings) std::cerr << path << ": warning: " << w << "\n";
   for (const auto& e : result.errors) std::cerr << e.ToString() << "\n";
+  std::vector<std::string> semantic;
+  if (result.ok()) semantic = echomon::monitor::AlertingConfigProblems(result.config);
+  for (const auto& p : semantic) std::cerr << p << "\n";
+  if (!semantic.empty()) {
+    std::cerr << path << ": " << semantic.size() << " problem" << (semantic.size() == 1 ? "" : "s")
+              << "\n";
+    return kExitProblem;
+  }
   if (!result.ok()) {
     std::cerr << path << ": " << result.errors.size() << " problem"
               << (result.errors.size() == 1 ? "" : "s") << "\n";
@@ -163,6 +175,147 @@ int Status(const std::string& url, const std::string& config, bool as_json) {
   return healthy ? kExitOk : kExitProblem;
 }
 
+// The API token: --token, else $ECHOMON_TOKEN, else <data_dir>/token of the configuration
+// (./var/token for the built-in one).
+std::string ApiToken(const std::string& flag, const std::string& config) {
+  if (!flag.empty()) return flag;
+  if (const char* env = std::getenv("ECHOMON_TOKEN"); env && *env) return env;
+  auto loaded = config.empty() ? echomon::core::ConfigLoadResult{echomon::core::DefaultConfig()}
+                               : echomon::core::LoadConfigFile(config);
+  if (!loaded.config.server.token.empty()) return loaded.config.server.token;
+  std::ifstream f(loaded.config.storage.data_dir + "/token");
+  std::string token;
+  std::getline(f, token);
+  return token;
+}
+
+// GET/POST/DELETE against the agent's API; prints the problem and returns nullopt on failure.
+std::optional<json> CallApi(const std::string& base, const std::string& method,
+                            const std::string& path, const std::string& token,
+                            const std::string& body = {}) {
+  httplib::Client client(base);
+  client.set_connection_timeout(2, 0);
+  client.set_read_timeout(10, 0);
+  httplib::Headers headers;
+  if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
+  httplib::Result res = method == "POST"
+                            ? client.Post(path.c_str(), headers, body, "application/json")
+                        : method == "DELETE" ? client.Delete(path.c_str(), headers)
+                                             : client.Get(path.c_str(), headers);
+  if (!res) {
+    std::cerr << "echomon: no agent answered at " << base << " (" << httplib::to_string(res.error())
+              << ")\n";
+    return std::nullopt;
+  }
+  json parsed = json::parse(res->body, nullptr, false);
+  if (res->status < 200 || res->status >= 300) {
+    std::string why = parsed.is_object() ? parsed.value("error", res->body) : res->body;
+    std::cerr << "echomon: " << method << " " << path << ": " << res->status << ": " << why << "\n";
+    return std::nullopt;
+  }
+  if (parsed.is_discarded()) {
+    std::cerr << "echomon: " << base << path << " answered something that is not JSON\n";
+    return std::nullopt;
+  }
+  return parsed;
+}
+
+std::string Ago(double seconds) {
+  if (seconds < 120) return std::to_string(static_cast<int>(seconds)) + "s";
+  if (seconds < 7200) return std::to_string(static_cast<int>(seconds / 60)) + "m";
+  return std::to_string(static_cast<int>(seconds / 3600)) + "h";
+}
+
+std::string LabelText(const json& labels) {
+  std::string out;
+  for (const auto& [k, v] : labels.items()) {
+    if (!out.empty()) out += ",";
+    out += k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  return out;
+}
+
+// echomon alerts: the active alerts; exit 1 when one is critical and not silenced.
+int Alerts(const std::string& base, bool as_json) {
+  auto body = CallApi(base, "GET", "/api/v1/alerts", "");
+  if (!body) return kExitUnreachable;
+  const json alerts = (*body)["data"];
+  bool critical = false;
+  for (const auto& a : alerts) {
+    if (a["severity"] == "critical" && a["state"] == "firing" && !a["silenced"].get<bool>()) {
+      critical = true;
+    }
+  }
+  if (as_json) {
+    std::cout << alerts.dump(2) << "\n";
+    return critical ? kExitProblem : kExitOk;
+  }
+  if (alerts.empty()) {
+    std::cout << "no active alerts\n";
+    return kExitOk;
+  }
+  const bool tty = isatty(STDOUT_FILENO);
+  std::printf("%-28s %-8s %-9s %10s %6s  %s\n", "RULE", "STATE", "SEVERITY", "VALUE", "SINCE",
+              "LABELS / SUMMARY");
+  for (const auto& a : alerts) {
+    const std::string sev = a["severity"];
+    const char* color = !tty                ? ""
+                        : sev == "critical" ? "\033[31m"
+                        : sev == "warning"  ? "\033[33m"
+                                            : "";
+    const char* reset = tty ? "\033[0m" : "";
+    std::string state = a["state"];
+    if (a["silenced"].get<bool>()) state += "*";
+    std::printf("%-28s %-8s %s%-9s%s %10.4g %6s  %s\n", a["rule"].get<std::string>().c_str(),
+                state.c_str(), color, sev.c_str(), reset,
+                a["value"].is_number() ? a["value"].get<double>() : 0.0,
+                Ago(a["duration_seconds"].get<double>()).c_str(), LabelText(a["labels"]).c_str());
+    std::printf("%-28s %s\n", "", a["summary"].get<std::string>().c_str());
+  }
+  if (tty) std::printf("(* silenced)\n");
+  return critical ? kExitProblem : kExitOk;
+}
+
+int SilenceAdd(const std::string& base, const std::string& token, const std::string& matchers,
+               const std::string& duration, const std::string& author, const std::string& comment) {
+  json body = {
+      {"matchers", matchers}, {"duration", duration}, {"author", author}, {"comment", comment}};
+  auto res = CallApi(base, "POST", "/api/v1/silences", token, body.dump());
+  if (!res) return kExitProblem;
+  std::cout << (*res)["data"]["id"].get<std::string>() << "\n";
+  return kExitOk;
+}
+
+int SilenceList(const std::string& base, bool all, bool as_json) {
+  auto res = CallApi(base, "GET", all ? "/api/v1/silences?all=1" : "/api/v1/silences", "");
+  if (!res) return kExitUnreachable;
+  const json silences = (*res)["data"];
+  if (as_json) {
+    std::cout << silences.dump(2) << "\n";
+    return kExitOk;
+  }
+  if (silences.empty()) {
+    std::cout << "no silences\n";
+    return kExitOk;
+  }
+  std::printf("%-22s %-8s %-12s %s\n", "ID", "STATE", "AUTHOR", "MATCHERS / COMMENT");
+  for (const auto& s : silences) {
+    std::printf("%-22s %-8s %-12s %s\n", s["id"].get<std::string>().c_str(),
+                s["state"].get<std::string>().c_str(), s["author"].get<std::string>().c_str(),
+                s["matchers"].get<std::string>().c_str());
+    if (!s["comment"].get<std::string>().empty()) {
+      std::printf("%-44s %s\n", "", s["comment"].get<std::string>().c_str());
+    }
+  }
+  return kExitOk;
+}
+
+int SilenceExpire(const std::string& base, const std::string& token, const std::string& id) {
+  if (!CallApi(base, "DELETE", "/api/v1/silences/" + id, token)) return kExitProblem;
+  std::cout << "expired " << id << "\n";
+  return kExitOk;
+}
+
 // Replays a timestamp,value CSV through the anomaly detector the agent runs live.
 int Detect(const std::string& input, const std::string& output, const std::string& config_path,
            bool quiet) {
@@ -225,6 +378,31 @@ int main(int argc, char** argv) {
 
   auto* version = app.add_subcommand("version", "Print the version");
 
+  std::string token;
+  auto* alerts = app.add_subcommand("alerts", "List the active alerts of a running agent");
+  alerts->add_option("--url", url, "Agent URL");
+  alerts->add_option("-c,--config", config, "Configuration file naming the listen address");
+  alerts->add_flag("--json", as_json, "Print JSON");
+
+  auto* silence = app.add_subcommand("silence", "Create, list and expire silences");
+  silence->require_subcommand(1);
+  silence->add_option("--url", url, "Agent URL");
+  silence->add_option("-c,--config", config, "Configuration file (listen address, data_dir)");
+  silence->add_option("--token", token, "API token (default: $ECHOMON_TOKEN or <data_dir>/token)");
+  std::string matchers, duration = "2h", author, comment, silence_id;
+  bool all = false;
+  auto* silence_add = silence->add_subcommand("add", "Silence alerts matching label matchers");
+  silence_add->add_option("MATCHERS", matchers, "e.g. 'alertname=\"disk_usage_high\",mount=\"/\"'")
+      ->required();
+  silence_add->add_option("-d,--duration", duration, "How long (default 2h)");
+  silence_add->add_option("-a,--author", author, "Who (default $USER)");
+  silence_add->add_option("-m,--comment", comment, "Why");
+  auto* silence_list = silence->add_subcommand("list", "List silences");
+  silence_list->add_flag("--all", all, "Include expired silences");
+  silence_list->add_flag("--json", as_json, "Print JSON");
+  auto* silence_expire = silence->add_subcommand("expire", "End a silence now");
+  silence_expire->add_option("ID", silence_id, "Silence id")->required();
+
   std::string detect_input, detect_output, detect_config;
   bool detect_quiet = false;
   auto* detect = app.add_subcommand(
@@ -245,6 +423,16 @@ int main(int argc, char** argv) {
   if (*run) return RunAgent(config, listen, data_dir, log_level);
   if (*check) return CheckConfig(check_path);
   if (*status) return Status(url, config, as_json);
+  if (*alerts) return Alerts(AgentAddress(url, config), as_json);
+  if (*silence) {
+    const std::string base = AgentAddress(url, config);
+    if (*silence_add) {
+      if (author.empty()) author = std::getenv("USER") ? std::getenv("USER") : "echomon";
+      return SilenceAdd(base, ApiToken(token, config), matchers, duration, author, comment);
+    }
+    if (*silence_list) return SilenceList(base, all, as_json);
+    if (*silence_expire) return SilenceExpire(base, ApiToken(token, config), silence_id);
+  }
   if (*detect) return Detect(detect_input, detect_output, detect_config, detect_quiet);
   if (*version) {
     std::cout << "echomon " << echomon::kVersion << "\n";

@@ -19,6 +19,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "echomon/version.h"
+#include "monitor/alerting.h"
 #include "server/http_server.h"
 #include "store/series_store.h"
 
@@ -111,6 +112,12 @@ Result<core::Config> LoadConfig(const MonitorOptions& options) {
   if (loaded.config.interval_ms < 10) {
     return Status::InvalidArgument("the collection interval must be at least 10ms");
   }
+  auto problems = monitor::AlertingConfigProblems(loaded.config);
+  if (!problems.empty()) {
+    std::string message = "invalid configuration:";
+    for (const auto& p : problems) message += "\n  " + p;
+    return Status::InvalidArgument(message);
+  }
   return loaded.config;
 }
 
@@ -137,6 +144,8 @@ struct Monitor::Impl {
   std::atomic<bool> running{false};
   std::atomic<bool> store_open{false};
   int64_t start_ms = 0;
+
+  std::unique_ptr<monitor::AlertingPipeline> alerting;  // created by Start()
 
   std::mutex handlers_mu;
   std::vector<AlertHandler> alert_handlers;
@@ -193,8 +202,10 @@ struct Monitor::Impl {
     batch.clear();
     runner->RunOnce(batch);
     AppendSelfMetrics(batch);
+    if (alerting) alerting->AppendSelfMetrics(batch);
     store->AppendBatch(batch, t);
     store->EnforceRetention(t);
+    if (alerting) alerting->Evaluate(t);
     if (store_open && c.storage.persist &&
         t - last_checkpoint_ms >= c.storage.checkpoint_interval_ms) {
       Status s = store->Checkpoint();
@@ -238,7 +249,19 @@ struct Monitor::Impl {
                             {"last_error", h.last_error}});
     }
     const store::StoreStats s = store->Stats();
+    json alerts = {{"firing", 0}, {"pending", 0}, {"silenced", 0}};
+    json notifiers = json::array();
+    if (alerting) {
+      for (const auto& a : alerting->AlertsJson()) {
+        alerts[a["state"].get<std::string>()] =
+            alerts[a["state"].get<std::string>()].get<int>() + 1;
+        if (a["silenced"].get<bool>()) alerts["silenced"] = alerts["silenced"].get<int>() + 1;
+      }
+      notifiers = alerting->NotifiersJson();
+    }
     return {{"version", kVersion},
+            {"alerts", std::move(alerts)},
+            {"notifiers", std::move(notifiers)},
             {"monitoring", running.load()},
             {"started_at", static_cast<double>(start_ms) / 1000.0},
             {"uptime_seconds", start_ms > 0 ? static_cast<double>(now - start_ms) / 1000.0 : 0.0},
@@ -316,6 +339,16 @@ Status Monitor::Start() {
       }
     }
   }
+  if (!d.alerting) {
+    const std::string db = c.storage.persist ? c.storage.data_dir + "/echomon.db" : std::string();
+    auto pipeline = monitor::AlertingPipeline::Create(c, d.store.get(), d.clock, db,
+                                                      "http://" + c.server.listen);
+    if (!pipeline.ok()) return pipeline.status();
+    d.alerting = std::move(pipeline).value();
+    std::lock_guard<std::mutex> lock(d.handlers_mu);
+    for (const auto& h : d.alert_handlers) d.alerting->AddHandler(h);
+  }
+  if (Status s = d.alerting->Start(); !s.ok()) return s;
   if (d.options.serve_http) {
     server::ServerOptions so;
     so.listen = c.server.listen;
@@ -328,6 +361,14 @@ Status Monitor::Start() {
     server::ServerHooks hooks;
     hooks.status = [&d] { return d.StatusJson(); };
     hooks.reload = [this] { return Reload(); };
+    monitor::AlertingPipeline* a = d.alerting.get();
+    hooks.alerts = [a] { return a->AlertsJson(); };
+    hooks.alert_history = [a](int64_t since, size_t limit) { return a->HistoryJson(since, limit); };
+    hooks.rules = [a] { return a->RulesJson(); };
+    hooks.silences = [a](bool all) { return a->SilencesJson(all); };
+    hooks.create_silence = [a](const json& body) { return a->CreateSilence(body); };
+    hooks.expire_silence = [a](const std::string& id) { return a->ExpireSilence(id); };
+    hooks.notifiers = [a] { return a->NotifiersJson(); };
     d.server = std::make_unique<server::HttpServer>(d.store.get(), d.clock, so, std::move(hooks));
     Status s = d.server->Start();
     if (!s.ok()) {
@@ -360,6 +401,7 @@ void Monitor::Stop() {
     d.server->Stop();
     d.server.reset();
   }
+  if (d.alerting) d.alerting->Stop();
   if (d.store_open) {
     std::lock_guard<std::mutex> lock(d.tick_mu);
     Status s = d.store->Flush();
@@ -388,6 +430,9 @@ Status Monitor::Reload() {
     spdlog::warn("config reload: storage.data_dir/persist changed; takes effect after a restart");
     next.storage.data_dir = old.storage.data_dir;
     next.storage.persist = old.storage.persist;
+  }
+  if (d.alerting) {
+    if (Status s = d.alerting->Reload(next); !s.ok()) return s;
   }
   core::SetLogLevel(next.log_level);
   d.runner->SetTimeout(next.EffectiveCollectorTimeoutMs());
@@ -425,7 +470,8 @@ bool Monitor::UnregisterCollector(const std::string& name) {
 
 void Monitor::RegisterAlertHandler(AlertHandler handler) {
   std::lock_guard<std::mutex> lock(impl_->handlers_mu);
-  impl_->alert_handlers.push_back(std::move(handler));
+  impl_->alert_handlers.push_back(handler);
+  if (impl_->alerting) impl_->alerting->AddHandler(std::move(handler));
 }
 
 std::vector<MetricValue> Monitor::CurrentMetrics() const {

@@ -285,6 +285,56 @@ struct HttpServer::Impl {
     res.set_content(json{{"status", "success"}, {"data", std::move(data)}}.dump(), kJson);
   }
 
+  // Answers a GET endpoint whose body is the JSON a hook returns.
+  void ServeJsonHook(const httplib::Request& req, httplib::Response& res,
+                     const std::function<json()>& hook) {
+    if (!CheckRead(req, res)) return;
+    if (!hook) return SendError(res, 501, "not available");
+    res.set_content(json{{"status", "success"}, {"data", hook()}}.dump(), kJson);
+  }
+
+  void HandleAlertHistory(const httplib::Request& req, httplib::Response& res) {
+    if (!CheckRead(req, res)) return;
+    if (!hooks.alert_history) return SendError(res, 501, "not available");
+    const Query q(req);
+    int64_t since = 0;
+    if (q.has("since") && !ParseQueryTime(q.get("since"), clock->NowMillis(), &since)) {
+      return SendError(res, 400,
+                       "parameter 'since': expected 'now', '-<duration>' or Unix seconds");
+    }
+    size_t limit = 1000;
+    if (q.has("limit")) {
+      const std::string text = q.get("limit");
+      auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
+      if (ec != std::errc() || ptr != text.data() + text.size() || limit == 0 || limit > 100'000) {
+        return SendError(res, 400, "parameter 'limit': expected a number from 1 to 100000");
+      }
+    }
+    res.set_content(json{{"status", "success"}, {"data", hooks.alert_history(since, limit)}}.dump(),
+                    kJson);
+  }
+
+  void HandleCreateSilence(const httplib::Request& req, httplib::Response& res) {
+    if (!Authorized(req)) return SendError(res, 401, "requires 'Authorization: Bearer <token>'");
+    if (!hooks.create_silence) return SendError(res, 501, "not available");
+    json body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded()) return SendError(res, 400, "the body is not valid JSON");
+    auto created = hooks.create_silence(body);
+    if (!created.ok()) return SendError(res, 400, created.status().message());
+    res.status = 201;
+    res.set_content(json{{"status", "success"}, {"data", *created}}.dump(), kJson);
+  }
+
+  void HandleExpireSilence(const httplib::Request& req, httplib::Response& res) {
+    if (!Authorized(req)) return SendError(res, 401, "requires 'Authorization: Bearer <token>'");
+    if (!hooks.expire_silence) return SendError(res, 501, "not available");
+    const std::string id = req.matches.size() > 1 ? std::string(req.matches[1]) : std::string();
+    Status s = hooks.expire_silence(id);
+    if (s.code() == StatusCode::kNotFound) return SendError(res, 404, s.message());
+    if (!s.ok()) return SendError(res, 500, s.message());
+    res.set_content(json{{"status", "success"}}.dump(), kJson);
+  }
+
   void HandleReload(const httplib::Request& req, httplib::Response& res) {
     if (!Authorized(req))
       return SendError(res, 401, "reload requires 'Authorization: Bearer <token>'");
@@ -339,6 +389,31 @@ Status HttpServer::Start() {
              [&d](const httplib::Request& q, httplib::Response& r) { d.HandleQuery(q, r); });
   d.http.Post("/api/v1/reload",
               [&d](const httplib::Request& q, httplib::Response& r) { d.HandleReload(q, r); });
+  d.http.Get("/api/v1/alerts", [&d](const httplib::Request& q, httplib::Response& r) {
+    d.ServeJsonHook(q, r, d.hooks.alerts);
+  });
+  d.http.Get("/api/v1/alerts/history",
+             [&d](const httplib::Request& q, httplib::Response& r) { d.HandleAlertHistory(q, r); });
+  d.http.Get("/api/v1/rules", [&d](const httplib::Request& q, httplib::Response& r) {
+    d.ServeJsonHook(q, r, d.hooks.rules);
+  });
+  d.http.Get("/api/v1/notifiers", [&d](const httplib::Request& q, httplib::Response& r) {
+    d.ServeJsonHook(q, r, d.hooks.notifiers);
+  });
+  d.http.Get("/api/v1/silences", [&d](const httplib::Request& q, httplib::Response& r) {
+    const std::string all = Query(q).get("all");
+    const bool include_expired = all == "1" || all == "true";
+    std::function<json()> hook;
+    if (d.hooks.silences)
+      hook = [&d, include_expired] { return d.hooks.silences(include_expired); };
+    d.ServeJsonHook(q, r, hook);
+  });
+  d.http.Post("/api/v1/silences", [&d](const httplib::Request& q, httplib::Response& r) {
+    d.HandleCreateSilence(q, r);
+  });
+  d.http.Delete(
+      R"(/api/v1/silences/([A-Za-z0-9_.-]+))",
+      [&d](const httplib::Request& q, httplib::Response& r) { d.HandleExpireSilence(q, r); });
   d.http.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
         std::string what = "internal error";

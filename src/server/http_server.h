@@ -6,6 +6,11 @@
 //   GET  /api/v1/series      series names and labels (?metric=NAME&labels=MATCHERS)
 //   GET  /api/v1/query       latest value or range (see docs/api.md)
 //   POST /api/v1/reload      reload the configuration (token required)
+//   GET  /api/v1/alerts      active alerts; /api/v1/alerts/history?since=&limit= transitions
+//   GET  /api/v1/rules       rules with their last evaluation
+//   GET  /api/v1/silences    silences (?all=1 includes expired); POST creates, DELETE
+//                            /api/v1/silences/<id> expires (token required)
+//   GET  /api/v1/notifiers   delivery statistics per notifier
 //
 // Mutating endpoints always require the token (Authorization: Bearer <token>). When
 // ServerOptions::require_token_for_reads is set (listening beyond loopback), every endpoint
@@ -38,9 +43,18 @@ struct ServerOptions {
   size_t max_points_per_query = 1'000'000;
 };
 
+// What the server asks the agent for. Every hook may be empty (the endpoint then answers 501)
+// and must be thread-safe.
 struct ServerHooks {
   std::function<nlohmann::json()> status;  // body of /api/v1/status
-  std::function<Status()> reload;          // POST /api/v1/reload; may be empty
+  std::function<Status()> reload;          // POST /api/v1/reload
+  std::function<nlohmann::json()> alerts;  // GET /api/v1/alerts
+  std::function<nlohmann::json(int64_t since_ms, size_t limit)> alert_history;
+  std::function<nlohmann::json()> rules;                         // GET /api/v1/rules
+  std::function<nlohmann::json(bool include_expired)> silences;  // GET /api/v1/silences
+  std::function<Result<nlohmann::json>(const nlohmann::json&)> create_silence;
+  std::function<Status(const std::string& id)> expire_silence;
+  std::function<nlohmann::json()> notifiers;  // GET /api/v1/notifiers
 };
 
 // Splits "host:port" (IPv6 as "[::1]:port"). Returns false when malformed.
