@@ -164,6 +164,7 @@ struct SeriesStore::Impl {
     s->info = SeriesInfo{id, std::string(name), labels, type, std::string(help)};
     s->key = key;
     by_key.emplace(key, id);
+    by_name[std::string(name)].push_back(id);
     series.push_back(std::move(s));
     MarkDirty(*series.back());
     return id;
@@ -331,6 +332,7 @@ struct SeriesStore::Impl {
       s->key = std::move(row.key);
       s->row_persisted = true;
       by_key.emplace(s->key, row.id);
+      by_name[s->info.name].push_back(row.id);
       series[row.id] = std::move(s);
     }
     std::vector<Point> points;
@@ -376,6 +378,8 @@ struct SeriesStore::Impl {
   mutable WriterPreferringMutex mu;
   std::vector<std::unique_ptr<Series>> series;  // indexed by id
   std::unordered_map<std::string, SeriesId, KeyHash, std::equal_to<>> by_key;
+  // Series ids per metric name, so selecting one metric does not scan every series.
+  std::unordered_map<std::string, std::vector<SeriesId>, KeyHash, std::equal_to<>> by_name;
   std::unique_ptr<SqliteChunkDb> db;
   std::vector<SeriesId> dirty;
   int64_t last_db_retention_ms = kNever;
@@ -471,12 +475,16 @@ std::vector<SeriesInfo> SeriesStore::Select(std::string_view name,
                                             const std::vector<core::LabelMatcher>& matchers) const {
   std::shared_lock lock(impl_->mu);
   std::vector<SeriesInfo> out;
-  for (const auto& s : impl_->series) {
-    if (!s || (!name.empty() && s->info.name != name)) continue;
-    if (std::all_of(matchers.begin(), matchers.end(),
-                    [&](const core::LabelMatcher& m) { return m.Matches(s->info.labels); })) {
+  auto consider = [&](const Series* s) {
+    if (s && std::all_of(matchers.begin(), matchers.end(),
+                         [&](const core::LabelMatcher& m) { return m.Matches(s->info.labels); })) {
       out.push_back(s->info);
     }
+  };
+  if (name.empty()) {
+    for (const auto& s : impl_->series) consider(s.get());
+  } else if (auto it = impl_->by_name.find(name); it != impl_->by_name.end()) {
+    for (SeriesId id : it->second) consider(impl_->Find(id));
   }
   return out;
 }
@@ -592,6 +600,11 @@ Status SeriesStore::Checkpoint() {
 }
 
 Status SeriesStore::Flush() { return Checkpoint(); }
+
+size_t SeriesStore::SeriesCount() const {
+  std::shared_lock lock(impl_->mu);
+  return impl_->by_key.size();
+}
 
 StoreStats SeriesStore::Stats() const {
   std::shared_lock lock(impl_->mu);

@@ -127,6 +127,8 @@ class SeriesStore {
   Status Flush();
 
   StoreStats Stats() const;
+  // Number of series ever resolved (series are never removed); cheap, for cache invalidation.
+  size_t SeriesCount() const;
 
  private:
   struct Impl;

@@ -229,6 +229,29 @@ struct RuleEvaluator::Impl {
   // rule name -> series key -> state
   std::unordered_map<std::string, std::unordered_map<std::string, SeriesState>> state;
 
+  // The series each rule selects, with their state, rebuilt only when the store gains series
+  // (series are never removed), so a tick does not re-match every rule against every series.
+  struct Selected {
+    store::SeriesInfo info;
+    SeriesState* state;  // stable: unordered_map nodes do not move
+  };
+  std::vector<std::vector<Selected>> selection;
+  size_t selection_series_count = static_cast<size_t>(-1);
+
+  void RefreshSelection() {
+    const size_t count = store->SeriesCount();
+    if (count == selection_series_count && selection.size() == rules.size()) return;
+    selection.assign(rules.size(), {});
+    for (size_t i = 0; i < rules.size(); ++i) {
+      auto& rule_state = state[rules[i].name];
+      for (auto& s : store->Select(rules[i].metric, rules[i].matchers)) {
+        SeriesState* st = &rule_state[core::SeriesKey(s.name, s.labels)];
+        selection[i].push_back(Selected{std::move(s), st});
+      }
+    }
+    selection_series_count = count;
+  }
+
   // Reduces one series to the value compared with the thresholds. nullopt: no data.
   std::optional<double> Reduce(const RuleSpec& rule, const store::SeriesInfo& s, int64_t now,
                                SeriesState& st, SeriesResult& r) {
@@ -339,6 +362,8 @@ Status RuleEvaluator::SetRules(std::vector<RuleSpec> rules) {
   }
   impl_->state = std::move(kept);
   impl_->rules = std::move(rules);
+  impl_->selection.clear();
+  impl_->selection_series_count = static_cast<size_t>(-1);
   return Status::Ok();
 }
 
@@ -347,15 +372,17 @@ const std::vector<RuleSpec>& RuleEvaluator::rules() const { return impl_->rules;
 std::vector<RuleResult> RuleEvaluator::Evaluate(int64_t now_ms) {
   std::vector<RuleResult> results;
   results.reserve(impl_->rules.size());
-  for (const RuleSpec& rule : impl_->rules) {
+  impl_->RefreshSelection();
+  for (size_t rule_index = 0; rule_index < impl_->rules.size(); ++rule_index) {
+    const RuleSpec& rule = impl_->rules[rule_index];
     const auto started = std::chrono::steady_clock::now();
     RuleResult result;
     result.evaluated_at_ms = now_ms;
-    auto& rule_state = impl_->state[rule.name];
-    for (const auto& s : impl_->store->Select(rule.metric, rule.matchers)) {
+    for (const auto& selected : impl_->selection[rule_index]) {
+      const store::SeriesInfo& s = selected.info;
       SeriesResult r;
       r.labels = s.labels;
-      SeriesState& st = rule_state[core::SeriesKey(s.name, s.labels)];
+      SeriesState& st = *selected.state;
       if (st.levels.active.size() != rule.levels.size())
         st.levels.active.assign(rule.levels.size(), false);
       auto value = impl_->Reduce(rule, s, now_ms, st, r);
@@ -381,7 +408,7 @@ std::vector<RuleResult> RuleEvaluator::Evaluate(int64_t now_ms) {
             [](const SeverityLevel& a, const SeverityLevel& b) { return a.severity < b.severity; });
         r.threshold = least->threshold;
       }
-      r.summary = Substitute(rule.summary, r);
+      if (r.severity) r.summary = Substitute(rule.summary, r);  // only holding series notify
       result.series.push_back(std::move(r));
     }
     if (result.series.empty()) result.health = RuleHealth::kNoData;
