@@ -17,7 +17,7 @@ port_exporter=19100
 agent=$!
 prometheus-node-exporter --web.listen-address=127.0.0.1:$port_exporter >/dev/null 2>&1 &
 exporter=$!
-( while true; do curl -s -o /dev/null http://127.0.0.1:$port_exporter/metrics; sleep 1; done ) &
+( while true; do curl -s -o /dev/null http://127.0.0.1:$port_exporter/metrics || true; sleep 1; done ) &
 scraper=$!
 sleep 3  # let both start and settle
 
@@ -44,3 +44,8 @@ print(f"  node_exporter  CPU {ce:6.3f} % of one core   RSS {re/1024:6.1f} MiB (s
 if ce > 0:
     print(f"  ratio echomon/node_exporter: CPU {ca/ce:.2f}x, RSS {ra/re:.2f}x")
 PY
+
+# Calibration: a fixed computation back to back and after 1 s idle (see bench/wake_cost_bench.cc).
+if [ -x "$build/bench/wake_cost_bench" ]; then
+  "$build/bench/wake_cost_bench" 2>/dev/null | awk '/BM_FixedWork/ {print "  calibration:", $1, $2, $3}'
+fi
