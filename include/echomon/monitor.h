@@ -80,6 +80,28 @@ struct CollectorStatus {
   std::string last_error;
 };
 
+// An alerting rule defined in code; the fields mean what the keys of a `rules:` entry in the
+// configuration mean (docs/rules.md). At least one of info/warning/critical must be set.
+struct RuleDefinition {
+  std::string name;
+  std::string kind = "threshold";  // threshold, trend, degradation, forecast, baseline
+  std::string metric;
+  std::map<std::string, std::string> labels;  // equality matchers
+  std::string comparison = "above";           // above, below
+  std::string aggregation = "last";           // last, avg, min, max, rate, quantile
+  double quantile = 0.95;
+  int64_t window_ms = 0;
+  int samples = 10;                                                 // degradation
+  int64_t ahead_ms = 4LL * 3600 * 1000;                             // forecast
+  int warmup = 60;                                                  // baseline
+  std::optional<double> info, warning, critical;                    // thresholds
+  std::optional<double> info_clear, warning_clear, critical_clear;  // hysteresis
+  int64_t for_ms = 0;
+  int64_t keep_firing_for_ms = 0;
+  std::string summary;  // {value}, {threshold}, {labels} are substituted
+  std::map<std::string, std::string> annotations;
+};
+
 struct PerformanceSummary {
   int64_t generated_at_ms = 0;
   int64_t window_ms = 0;
@@ -117,6 +139,11 @@ class Monitor {
   // Registers (or replaces, by name) a collector callback run every tick.
   void RegisterCollector(const std::string& name, CollectorFn fn);
   bool UnregisterCollector(const std::string& name);
+  // Adds (or replaces, by name) a rule next to the configured ones; it survives Reload().
+  // Fails, naming the rule and the problem, when the definition is invalid.
+  Status AddRule(const RuleDefinition& rule);
+  // Removes a rule added with AddRule. Returns false when there was none.
+  bool RemoveRule(const std::string& name);
   // Registers a handler for alert events (raised by the alerting rules).
   void RegisterAlertHandler(AlertHandler handler);
 

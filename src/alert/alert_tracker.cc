@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <set>
 
 #include "core/log.h"
 
@@ -132,10 +133,12 @@ std::vector<AlertEvent> AlertTracker::Evaluate(const std::string& rule, const Ru
     events.push_back(AlertEvent{EventKind::kFiring, rec, rec.severity});
   };
 
+  std::set<std::string> holding;  // fingerprints whose condition holds in this evaluation
   for (const Observation& obs : observations) {
-    const std::string fp = Fingerprint(rule, obs.labels);
-    auto it = d.active.find(fp);
     if (!obs.severity) continue;  // handled with the unseen ones below
+    const std::string fp = Fingerprint(rule, obs.labels);
+    holding.insert(fp);
+    auto it = d.active.find(fp);
     if (it == d.active.end()) {
       AlertRecord rec;
       rec.id = d.NewId(now);
@@ -176,7 +179,7 @@ std::vector<AlertEvent> AlertTracker::Evaluate(const std::string& rule, const Ru
   // Alerts of this rule whose condition does not hold now (observed false, or not observed).
   for (auto it = d.active.begin(); it != d.active.end();) {
     AlertRecord& rec = it->second;
-    if (rec.rule != rule || rec.last_true_ms == now) {
+    if (rec.rule != rule || holding.count(rec.fingerprint) > 0) {
       ++it;
       continue;
     }

@@ -4,14 +4,18 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "analyze/replay.h"
+#include "collect/expfmt/parser.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "echomon/monitor.h"
@@ -316,6 +320,36 @@ int SilenceExpire(const std::string& base, const std::string& token, const std::
   return kExitOk;
 }
 
+// Validates an exposition (Prometheus text or OpenMetrics) from a file or stdin.
+int ExpfmtCheck(const std::string& format, const std::string& path) {
+  namespace expfmt = echomon::collect::expfmt;
+  std::string text;
+  if (path.empty() || path == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) {
+      std::cerr << path << ": cannot open: " << std::strerror(errno) << "\n";
+      return kExitProblem;
+    }
+    text.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  }
+  const expfmt::Format f =
+      format == "openmetrics" ? expfmt::Format::kOpenMetrics : expfmt::Format::kPrometheusText;
+  expfmt::ParseError error;
+  auto parsed = expfmt::Parse(text, f, {}, &error);
+  const std::string name = path.empty() ? "<stdin>" : path;
+  if (!parsed.ok()) {
+    std::cerr << name << ":" << error.line << ":" << error.column << ": " << error.message << "\n";
+    return kExitProblem;
+  }
+  size_t samples = 0;
+  for (const auto& family : *parsed) samples += family.samples.size();
+  std::cout << name << ": valid " << expfmt::FormatName(f) << ", " << parsed->size()
+            << " families, " << samples << " samples\n";
+  return kExitOk;
+}
+
 // Replays a timestamp,value CSV through the anomaly detector the agent runs live.
 int Detect(const std::string& input, const std::string& output, const std::string& config_path,
            bool quiet) {
@@ -403,6 +437,13 @@ int main(int argc, char** argv) {
   auto* silence_expire = silence->add_subcommand("expire", "End a silence now");
   silence_expire->add_option("ID", silence_id, "Silence id")->required();
 
+  std::string expfmt_format = "prometheus", expfmt_file;
+  auto* expfmt_check = app.add_subcommand(
+      "expfmt-check", "Validate a Prometheus text or OpenMetrics exposition (file or stdin)");
+  expfmt_check->add_option("--format", expfmt_format, "prometheus (default) or openmetrics")
+      ->check(CLI::IsMember({"prometheus", "openmetrics"}));
+  expfmt_check->add_option("FILE", expfmt_file, "File to check (default: stdin)");
+
   std::string detect_input, detect_output, detect_config;
   bool detect_quiet = false;
   auto* detect = app.add_subcommand(
@@ -433,6 +474,7 @@ int main(int argc, char** argv) {
     if (*silence_list) return SilenceList(base, all, as_json);
     if (*silence_expire) return SilenceExpire(base, ApiToken(token, config), silence_id);
   }
+  if (*expfmt_check) return ExpfmtCheck(expfmt_format, expfmt_file);
   if (*detect) return Detect(detect_input, detect_output, detect_config, detect_quiet);
   if (*version) {
     std::cout << "echomon " << echomon::kVersion << "\n";

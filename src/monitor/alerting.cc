@@ -405,9 +405,26 @@ Status AlertingPipeline::Reload(const core::Config& config) {
   if (!rules.ok()) return rules.status();
   auto windows = BuildMaintenanceWindows(config);
   if (!windows.ok()) return windows.status();
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  if (Status s = impl_->evaluator->SetRules(std::move(rules).value()); !s.ok()) return s;
-  impl_->silences->SetMaintenanceWindows(std::move(windows).value());
+  Impl& d = *impl_;
+  std::lock_guard<std::mutex> lock(d.mu);
+  std::vector<std::string> removed;
+  for (const auto& old : d.evaluator->rules()) {
+    if (std::none_of(rules->begin(), rules->end(),
+                     [&](const analyze::RuleSpec& r) { return r.name == old.name; })) {
+      removed.push_back(old.name);
+    }
+  }
+  if (Status s = d.evaluator->SetRules(std::move(rules).value()); !s.ok()) return s;
+  d.silences->SetMaintenanceWindows(std::move(windows).value());
+  // Alerts of rules that no longer exist end now (resolved if firing), and are told.
+  const int64_t now = d.clock->NowMillis();
+  for (const auto& name : removed) {
+    for (const auto& e : d.tracker->Evaluate(name, alert::RuleTiming{}, {})) {
+      alert::Notification n = alert::MakeNotification(e, now, d.external_url);
+      n.silenced = d.MutedBy(e.alert, now).has_value();
+      d.dispatcher->Enqueue(std::move(n));
+    }
+  }
   return Status::Ok();
 }
 

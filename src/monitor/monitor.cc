@@ -151,6 +151,23 @@ struct Monitor::Impl {
   std::vector<AlertHandler> alert_handlers;
   std::vector<std::string> callback_names;  // guarded by handlers_mu
 
+  std::vector<core::RuleConfig> code_rules;  // from AddRule; guarded by config_mu
+
+  // The configuration with the rules added in code (they replace configured ones by name).
+  static core::Config WithRules(core::Config c, const std::vector<core::RuleConfig>& extra) {
+    for (const auto& r : extra) {
+      auto& rules = c.alerting.rules;
+      auto same = std::find_if(rules.begin(), rules.end(),
+                               [&](const core::RuleConfig& o) { return o.name == r.name; });
+      if (same != rules.end()) {
+        *same = r;
+      } else {
+        rules.push_back(r);
+      }
+    }
+    return c;
+  }
+
   core::Config Config() const {
     std::lock_guard<std::mutex> lock(config_mu);
     return config;
@@ -341,7 +358,12 @@ Status Monitor::Start() {
   }
   if (!d.alerting) {
     const std::string db = c.storage.persist ? c.storage.data_dir + "/echomon.db" : std::string();
-    auto pipeline = monitor::AlertingPipeline::Create(c, d.store.get(), d.clock, db,
+    core::Config with_rules;
+    {
+      std::lock_guard<std::mutex> lock(d.config_mu);
+      with_rules = Impl::WithRules(c, d.code_rules);
+    }
+    auto pipeline = monitor::AlertingPipeline::Create(with_rules, d.store.get(), d.clock, db,
                                                       "http://" + c.server.listen);
     if (!pipeline.ok()) return pipeline.status();
     d.alerting = std::move(pipeline).value();
@@ -432,7 +454,12 @@ Status Monitor::Reload() {
     next.storage.persist = old.storage.persist;
   }
   if (d.alerting) {
-    if (Status s = d.alerting->Reload(next); !s.ok()) return s;
+    std::vector<core::RuleConfig> extra;
+    {
+      std::lock_guard<std::mutex> lock(d.config_mu);
+      extra = d.code_rules;
+    }
+    if (Status s = d.alerting->Reload(Impl::WithRules(next, extra)); !s.ok()) return s;
   }
   core::SetLogLevel(next.log_level);
   d.runner->SetTimeout(next.EffectiveCollectorTimeoutMs());
@@ -466,6 +493,90 @@ bool Monitor::UnregisterCollector(const std::string& name) {
     names.erase(std::remove(names.begin(), names.end(), name), names.end());
   }
   return impl_->runner->Remove(name);
+}
+
+namespace {
+core::RuleConfig ToRuleConfig(const RuleDefinition& d) {
+  core::RuleConfig r;
+  r.name = d.name;
+  r.kind = d.kind;
+  r.metric = d.metric;
+  for (const auto& [k, v] : d.labels) {
+    if (!r.labels.empty()) r.labels += ',';
+    r.labels += k + "=\"" + core::EscapeLabelValue(v) + "\"";
+  }
+  r.comparison = d.comparison;
+  r.aggregation = d.aggregation;
+  r.quantile = d.quantile;
+  r.window_ms = d.window_ms;
+  r.samples = d.samples;
+  r.ahead_ms = d.ahead_ms;
+  r.warmup = d.warmup;
+  r.for_ms = d.for_ms;
+  r.keep_firing_for_ms = d.keep_firing_for_ms;
+  r.summary = d.summary;
+  r.annotations = d.annotations;
+  auto level = [&r](const char* severity, const std::optional<double>& t,
+                    const std::optional<double>& clear) {
+    if (t) r.levels.push_back(core::RuleLevelConfig{severity, *t, clear});
+  };
+  level("info", d.info, d.info_clear);
+  level("warning", d.warning, d.warning_clear);
+  level("critical", d.critical, d.critical_clear);
+  return r;
+}
+}  // namespace
+
+Status Monitor::AddRule(const RuleDefinition& rule) {
+  Impl& d = *impl_;
+  core::RuleConfig rc = ToRuleConfig(rule);
+  if (rc.name.empty()) return Status::InvalidArgument("a rule needs a name");
+  if (rc.levels.empty()) {
+    return Status::InvalidArgument("rule '" + rc.name +
+                                   "' needs a warning, critical or info threshold");
+  }
+  std::vector<core::RuleConfig> extra;
+  core::Config next;
+  {
+    std::lock_guard<std::mutex> lock(d.config_mu);
+    extra = d.code_rules;
+    next = d.config;
+  }
+  auto same = std::find_if(extra.begin(), extra.end(),
+                           [&](const core::RuleConfig& o) { return o.name == rc.name; });
+  if (same != extra.end()) {
+    *same = rc;
+  } else {
+    extra.push_back(rc);
+  }
+  const core::Config candidate = Impl::WithRules(next, extra);
+  auto problems = monitor::AlertingConfigProblems(candidate);
+  if (!problems.empty()) return Status::InvalidArgument(problems.front());
+  if (d.alerting) {
+    if (Status s = d.alerting->Reload(candidate); !s.ok()) return s;
+  }
+  std::lock_guard<std::mutex> lock(d.config_mu);
+  d.code_rules = std::move(extra);
+  return Status::Ok();
+}
+
+bool Monitor::RemoveRule(const std::string& name) {
+  Impl& d = *impl_;
+  std::vector<core::RuleConfig> extra;
+  core::Config next;
+  {
+    std::lock_guard<std::mutex> lock(d.config_mu);
+    extra = d.code_rules;
+    next = d.config;
+  }
+  auto it = std::find_if(extra.begin(), extra.end(),
+                         [&](const core::RuleConfig& o) { return o.name == name; });
+  if (it == extra.end()) return false;
+  extra.erase(it);
+  if (d.alerting && !d.alerting->Reload(Impl::WithRules(next, extra)).ok()) return false;
+  std::lock_guard<std::mutex> lock(d.config_mu);
+  d.code_rules = std::move(extra);
+  return true;
 }
 
 void Monitor::RegisterAlertHandler(AlertHandler handler) {

@@ -187,3 +187,109 @@ TEST(Cli, RunOnAPortInUseExitsTwo) {
 
 }  // namespace
 }  // namespace echomon
+
+namespace echomon {
+namespace {
+
+// echomon alerts / silence against a running agent whose rule fires at once (the store always
+// holds more than one series) at critical severity.
+TEST(Cli, AlertsAndSilencesFromTheCommandLine) {
+  TempDir dir;
+  const int port = testing::FreeLoopbackPort();
+  const std::string listen = "127.0.0.1:" + std::to_string(port);
+  const std::string config = dir.File("agent.yaml");
+  testing::WriteFile(config, "interval: 200ms\nserver: {listen: '" + listen +
+                                 "'}\nalerting: {default_rules: false}\n"
+                                 "rules:\n  - name: many_series\n    metric: echomon_store_series\n"
+                                 "    critical: 1\n");
+  Subprocess agent({kEchomon, "run", "--config", config});
+  ASSERT_TRUE(WaitForAgent(port)) << agent.Stderr();
+  std::string out, err;
+  bool firing = false;
+  for (int i = 0; i < 100 && !firing; ++i) {  // bounded wait for the first ticks
+    RunCommand({kEchomon, "alerts", "--config", config, "--json"}, &out, &err);
+    firing = out.find("\"firing\"") != std::string::npos;
+    if (!firing) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(firing) << out << err;
+  // A critical alert firing unsilenced: exit 1, readable table.
+  EXPECT_EQ(RunCommand({kEchomon, "alerts", "--config", config}, &out, &err), 1) << err;
+  EXPECT_NE(out.find("many_series"), std::string::npos) << out;
+  EXPECT_NE(out.find("critical"), std::string::npos) << out;
+
+  // silence add reads the token from <data_dir>/token.
+  EXPECT_EQ(RunCommand({kEchomon, "silence", "--config", config, "add", "alertname=\"many_series\"",
+                        "-d", "1h", "-a", "ci", "-m", "known"},
+                       &out, &err),
+            0)
+      << err;
+  const std::string id = out.substr(0, out.find('\n'));
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(RunCommand({kEchomon, "silence", "--config", config, "list"}, &out, &err), 0);
+  EXPECT_NE(out.find(id), std::string::npos) << out;
+  EXPECT_NE(out.find("known"), std::string::npos) << out;
+  EXPECT_EQ(RunCommand({kEchomon, "alerts", "--config", config}, &out, &err), 0) << out;
+  EXPECT_EQ(RunCommand({kEchomon, "silence", "--config", config, "expire", id}, &out, &err), 0)
+      << err;
+  EXPECT_EQ(RunCommand({kEchomon, "alerts", "--config", config}, &out, &err), 1);
+  // Without the token a mutation is refused.
+  EXPECT_EQ(RunCommand({kEchomon, "silence", "--url", "http://" + listen, "--token", "wrong", "add",
+                        "alertname=\"x\""},
+                       &out, &err),
+            1);
+  EXPECT_NE(err.find("401"), std::string::npos) << err;
+  agent.Signal(SIGTERM);
+  EXPECT_EQ(agent.Wait(10'000), 0) << agent.Stderr();
+}
+
+}  // namespace
+}  // namespace echomon
+
+namespace echomon {
+namespace {
+
+TEST(Cli, ExpfmtCheckValidatesRealCapturesAndNamesTheLineOfAnError) {
+  const std::string shared = ECHOMON_SHARED_DATA_DIR;
+  std::string out, err;
+  EXPECT_EQ(
+      RunCommand({kEchomon, "expfmt-check", shared + "/exposition/vllm_v0_sample.txt"}, &out, &err),
+      0)
+      << err;
+  EXPECT_NE(out.find("valid prometheus"), std::string::npos) << out;
+  TempDir dir;
+  const std::string bad = dir.File("bad.txt");
+  testing::WriteFile(bad, "# TYPE a counter\na_total 1\na_total{x=\"1\" 2\n");
+  EXPECT_EQ(RunCommand({kEchomon, "expfmt-check", bad}, &out, &err), 1);
+  EXPECT_NE(err.find(bad + ":3:"), std::string::npos) << err;
+  // OpenMetrics requires # EOF; stdin works too.
+  testing::WriteFile(bad, "# TYPE a counter\na_total 1\n");
+  EXPECT_EQ(
+      RunCommand({kEchomon, "expfmt-check", "--format", "openmetrics"}, &out, &err, 10'000, bad),
+      1);
+  EXPECT_NE(err.find("<stdin>:"), std::string::npos) << err;
+}
+
+TEST(Cli, DetectScoresACsvAndRejectsABadRowByLine) {
+  TempDir dir;
+  const std::string in = dir.File("in.csv"), out_csv = dir.File("out.csv");
+  std::string csv = "timestamp,value\n";
+  for (int i = 0; i < 400; ++i) {
+    csv += "2024-01-01 00:" + std::string(i / 60 < 10 ? "0" : "") + std::to_string(i / 60) + ":" +
+           (i % 60 < 10 ? "0" : "") + std::to_string(i % 60) + "," +
+           std::to_string(i == 350 ? 500.0 : 10.0 + (i % 7)) + "\n";
+  }
+  testing::WriteFile(in, csv);
+  std::string out, err;
+  ASSERT_EQ(RunCommand({kEchomon, "detect", "--input", in, "--output", out_csv, "-q"}, &out, &err),
+            0)
+      << err;
+  const std::string scored = testing::ReadFile(out_csv);
+  EXPECT_EQ(scored.rfind("timestamp,value,anomaly_score\n", 0), 0u) << scored.substr(0, 80);
+  EXPECT_EQ(std::count(scored.begin(), scored.end(), '\n'), 401);
+  testing::WriteFile(in, "timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:00:01,abc\n");
+  EXPECT_EQ(RunCommand({kEchomon, "detect", "--input", in, "--output", out_csv}, &out, &err), 1);
+  EXPECT_NE(err.find("line 3"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace echomon

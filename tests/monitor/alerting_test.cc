@@ -294,3 +294,89 @@ TEST(AlertingConfig, AnUnknownTimeZoneIsRejectedWithTheLine) {
 
 }  // namespace
 }  // namespace echomon
+
+namespace echomon {
+namespace {
+
+TEST(AlertingApi, RulesAddedInCodeFireAndInvalidOnesAreRefused) {
+  testing::TempDir dir;
+  const std::string config = dir.File("agent.yaml");
+  testing::WriteFile(config,
+                     "host: {enabled: false}\nalerting: {default_rules: false, "
+                     "snapshot_interval: 1s}\n");
+  ManualClock clock(kT0);
+  MonitorOptions o;
+  o.clock = &clock;
+  o.config_file = config;
+  o.data_dir = dir.File("data");
+  o.serve_http = false;
+  o.run_loop = false;
+  auto created = Monitor::Create(o);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  Monitor& m = **created;
+  double temperature = 40;
+  m.RegisterCollector("embodied", [&] {
+    return std::map<std::string, double>{{"actuator_temperature", temperature}};
+  });
+  RuleDefinition bad;
+  bad.name = "broken";
+  bad.metric = "actuator_temperature";
+  Status refused = m.AddRule(bad);  // no threshold
+  EXPECT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("broken"), std::string::npos);
+  bad.warning = 10;
+  bad.warning_clear = 20;  // clear above an 'above' threshold
+  EXPECT_FALSE(m.AddRule(bad).ok());
+
+  RuleDefinition hot;
+  hot.name = "actuator_hot";
+  hot.metric = "actuator_temperature";
+  hot.labels = {{"collector", "embodied"}};
+  hot.warning = 70;
+  hot.critical = 90;
+  hot.summary = "actuator at {value} C";
+  ASSERT_TRUE(m.AddRule(hot).ok());  // before Start: kept for when alerting starts
+  std::mutex mu;
+  std::vector<Alert> seen;
+  m.RegisterAlertHandler([&](const Alert& a) {
+    std::lock_guard<std::mutex> lock(mu);
+    seen.push_back(a);
+  });
+  ASSERT_TRUE(m.Start().ok());
+  m.CollectOnce();
+  temperature = 95;
+  clock.Advance(1000);
+  m.CollectOnce();
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return seen.size() == 1;
+  }));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(seen[0].rule, "actuator_hot");
+    EXPECT_EQ(seen[0].severity, Severity::kCritical);
+    EXPECT_EQ(seen[0].message, "actuator at 95 C");
+  }
+  // The dashboard snapshot is refreshed on its own schedule, with the firing alert in it.
+  const std::string snapshot = dir.File("data/dashboard.json");
+  ASSERT_TRUE(std::filesystem::exists(snapshot));
+  json doc = json::parse(testing::ReadFile(snapshot));
+  EXPECT_EQ(doc["alerts"].size(), 1u);
+  EXPECT_EQ(doc["alerts"][0]["rule"], "actuator_hot");
+  EXPECT_EQ(doc["metrics"]["actuator_temperature{collector=\"embodied\"}"], 95);
+  EXPECT_DOUBLE_EQ(doc["generated_at"].get<double>(), (kT0 + 1000) / 1000.0);
+
+  EXPECT_TRUE(m.RemoveRule("actuator_hot"));
+  EXPECT_FALSE(m.RemoveRule("actuator_hot"));
+  clock.Advance(1000);
+  m.CollectOnce();  // the rule is gone: its alert resolves
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return seen.size() == 2;
+  }));
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_TRUE(seen[1].resolved);
+}
+
+}  // namespace
+}  // namespace echomon
