@@ -42,11 +42,10 @@ constexpr double kMaxExact = 9007199254740992.0;
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
 // Sections that later components will read; accepted now (with a warning) so a configuration
 // written for a newer echomon still loads.
-constexpr std::string_view kReservedSections[] = {"silences",     "playbooks", "maintenance",
-                                                  "scrape",       "gpu",       "components",
-                                                  "remote_write", "anomaly"};
-constexpr std::string_view kRuleKinds[] = {"threshold", "trend", "degradation", "forecast",
-                                           "baseline"};
+constexpr std::string_view kReservedSections[] = {"silences", "playbooks",  "maintenance", "scrape",
+                                                  "gpu",      "components", "remote_write"};
+constexpr std::string_view kRuleKinds[] = {"threshold", "trend",    "degradation",
+                                           "forecast",  "baseline", "anomaly"};
 constexpr std::string_view kAggregations[] = {"last", "avg", "min", "max", "rate", "quantile"};
 constexpr std::string_view kSeverities[] = {"info", "warning", "critical"};
 constexpr std::string_view kNotifierTypes[] = {"log", "file", "webhook", "alertmanager", "program"};
@@ -476,6 +475,7 @@ class Loader {
         {"rules", [&](const Field& f) { ReadRules(f); }},
         {"maintenance_windows", [&](const Field& f) { ReadMaintenanceWindows(f); }},
         {"notifiers", [&](const Field& f) { ReadNotifiers(f); }},
+        {"anomaly", [&](const Field& f) { ReadAnomaly(f); }},
     };
     for (std::string_view reserved : kReservedSections) {
       keys.push_back({reserved, [this](const Field& f) {
@@ -998,6 +998,49 @@ class Loader {
       }
       out_->config.alerting.maintenance_windows.push_back(std::move(w));
     });
+  }
+
+  void ReadAnomaly(const Field& section) {
+    AnomalyWatchConfig& a = out_->config.anomaly;
+    ReadSection(section,
+                {
+                    {"enabled", [&](const Field& f) { ReadBool(f, &a.enabled); }},
+                    {"threshold",
+                     [&](const Field& f) {
+                       double v = 0;
+                       if (!ReadNumber(f, &v)) return;
+                       if (!(v > 0 && v <= 1)) {
+                         Error(f, "must be greater than 0 and at most 1, got " + Describe(f.value));
+                         return;
+                       }
+                       a.threshold = v;
+                     }},
+                    {"warmup", [&](const Field& f) { ReadIntInRange(f, 0, 1'000'000, &a.warmup); }},
+                    {"watch",
+                     [&](const Field& f) {
+                       a.watch_set = true;
+                       ForEachItem(f, [&](const Field& item) {
+                         std::string metric, labels;
+                         ReadSection(
+                             item,
+                             {
+                                 {"metric",
+                                  [&](const Field& g) {
+                                    std::string m;
+                                    if (!ReadNonEmptyString(g, &m)) return;
+                                    if (!IsValidMetricName(m)) {
+                                      Error(g, Describe(g.value) + " is not a valid metric name");
+                                      return;
+                                    }
+                                    metric = m;
+                                  }},
+                                 {"labels", [&](const Field& g) { ReadMatchers(g, &labels); }},
+                             });
+                         if (metric.empty()) return Error(item, "a watched series needs a metric");
+                         a.watch.emplace_back(metric, labels);
+                       });
+                     }},
+                });
   }
 
   void ReadNotifiers(const Field& section) {

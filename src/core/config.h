@@ -61,7 +61,7 @@ struct RuleLevelConfig {
 struct RuleConfig {
   int line = 0;  // where the rule starts in the file, for later errors
   std::string name;
-  std::string kind = "threshold";  // threshold, trend, degradation, forecast, baseline
+  std::string kind = "threshold";  // threshold, trend, degradation, forecast, baseline, anomaly
   std::string metric;
   std::string labels;                // label matchers, e.g. mount="/"
   std::string comparison = "above";  // above, below
@@ -112,6 +112,15 @@ struct AlertingConfig {
   std::vector<NotifierConfig> notifiers;
 };
 
+// Streaming anomaly detection over watched series (docs/anomaly.md).
+struct AnomalyWatchConfig {
+  bool enabled = true;
+  bool watch_set = false;                                  // false: the default watched series
+  std::vector<std::pair<std::string, std::string>> watch;  // metric, label matchers
+  double threshold = 0.5;  // score counted as anomalous in echomon_anomaly_rate
+  int warmup = 150;        // samples per series before it may score
+};
+
 struct Config {
   std::string source;                // path the configuration came from; "" for the built-in one
   int64_t interval_ms = 1000;        // collection interval
@@ -122,6 +131,7 @@ struct Config {
   ServerConfig server;
   LegacyConfig legacy;
   AlertingConfig alerting;
+  AnomalyWatchConfig anomaly;
 
   int64_t EffectiveCollectorTimeoutMs() const {
     return collector_timeout_ms > 0 ? collector_timeout_ms : interval_ms / 2;

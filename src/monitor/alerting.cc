@@ -49,11 +49,9 @@ Result<analyze::RuleSpec> ToSpec(const core::RuleConfig& rc, const core::Config&
   };
   r.name = rc.name;
   static const std::pair<const char*, analyze::RuleKind> kKinds[] = {
-      {"threshold", analyze::RuleKind::kThreshold},
-      {"trend", analyze::RuleKind::kTrend},
-      {"degradation", analyze::RuleKind::kDegradation},
-      {"forecast", analyze::RuleKind::kForecast},
-      {"baseline", analyze::RuleKind::kBaseline}};
+      {"threshold", analyze::RuleKind::kThreshold},     {"trend", analyze::RuleKind::kTrend},
+      {"degradation", analyze::RuleKind::kDegradation}, {"forecast", analyze::RuleKind::kForecast},
+      {"baseline", analyze::RuleKind::kBaseline},       {"anomaly", analyze::RuleKind::kAnomaly}};
   bool kind_ok = false;
   for (const auto& [name, kind] : kKinds) {
     if (rc.kind == name) {

@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "echomon/version.h"
 #include "monitor/alerting.h"
+#include "monitor/anomaly_watch.h"
 #include "server/http_server.h"
 #include "store/series_store.h"
 
@@ -73,6 +74,31 @@ void ApplyOverrides(const MonitorOptions& o, core::Config* c) {
   if (o.persist) c->storage.persist = *o.persist;
   if (o.interval_ms) c->interval_ms = *o.interval_ms;
   if (o.proc_root) c->host.proc_root = *o.proc_root;
+}
+
+std::unique_ptr<monitor::AnomalyWatch> MakeAnomalyWatch(const core::Config& c,
+                                                        const store::SeriesStore* store) {
+  if (!c.anomaly.enabled) return nullptr;
+  monitor::AnomalyWatchOptions o;
+  o.threshold = c.anomaly.threshold;
+  o.detector.warmup_points = c.anomaly.warmup;
+  if (!c.anomaly.watch_set) {
+    o.watch = monitor::DefaultWatchedSeries();
+  } else {
+    for (const auto& [metric, labels] : c.anomaly.watch) {
+      monitor::WatchSelector sel;
+      sel.metric = metric;
+      std::string error;
+      core::ParseLabelMatchers(labels, &sel.matchers, &error);  // validated by the loader
+      o.watch.push_back(std::move(sel));
+    }
+  }
+  return std::make_unique<monitor::AnomalyWatch>(store, std::move(o));
+}
+
+bool SameAnomalySettings(const core::AnomalyWatchConfig& a, const core::AnomalyWatchConfig& b) {
+  return a.enabled == b.enabled && a.watch_set == b.watch_set && a.watch == b.watch &&
+         a.threshold == b.threshold && a.warmup == b.warmup;
 }
 
 collect::HostOptions HostOptionsFrom(const core::Config& c) {
@@ -146,6 +172,8 @@ struct Monitor::Impl {
   int64_t start_ms = 0;
 
   std::unique_ptr<monitor::AlertingPipeline> alerting;  // created by Start()
+  std::unique_ptr<monitor::AnomalyWatch> anomaly;       // guarded by tick_mu
+  core::SampleBatch anomaly_batch;
 
   std::mutex handlers_mu;
   std::vector<AlertHandler> alert_handlers;
@@ -221,6 +249,11 @@ struct Monitor::Impl {
     AppendSelfMetrics(batch);
     if (alerting) alerting->AppendSelfMetrics(batch);
     store->AppendBatch(batch, t);
+    if (anomaly) {
+      anomaly_batch.clear();
+      anomaly->Update(t, anomaly_batch);
+      store->AppendBatch(anomaly_batch, t);
+    }
     store->EnforceRetention(t);
     if (alerting) alerting->Evaluate(t);
     if (store_open && c.storage.persist &&
@@ -324,6 +357,7 @@ Result<std::unique_ptr<Monitor>> Monitor::Create(const MonitorOptions& options) 
       impl->clock, collect::RunnerOptions{c.EffectiveCollectorTimeoutMs()});
   if (c.host.enabled) impl->AddHostCollectors(c);
   impl->token = c.server.token.empty() ? RandomToken() : c.server.token;
+  impl->anomaly = MakeAnomalyWatch(c, impl->store.get());
   return std::unique_ptr<Monitor>(new Monitor(std::move(impl)));
 }
 
@@ -465,6 +499,9 @@ Status Monitor::Reload() {
   d.runner->SetTimeout(next.EffectiveCollectorTimeoutMs());
   {
     std::lock_guard<std::mutex> lock(d.tick_mu);
+    if (!SameAnomalySettings(old.anomaly, next.anomaly)) {
+      d.anomaly = MakeAnomalyWatch(next, d.store.get());  // detectors learn afresh
+    }
     for (const auto& name : d.host_collector_names) d.runner->Remove(name);
     d.host_collector_names.clear();
     if (next.host.enabled) d.AddHostCollectors(next);

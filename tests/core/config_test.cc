@@ -597,7 +597,7 @@ notifiers:
 TEST(AlertingConfig, NamesLineAndKeyOfRuleProblems) {
   EXPECT_EQ(OnlyError("rules:\n  - name: a\n    metric: m\n    kind: treshold\n    warning: 1\n"),
             "agent.yaml:4:11: rules[0].kind: unknown value \"treshold\" (expected one of "
-            "threshold, trend, degradation, forecast, baseline); did you mean threshold?");
+            "threshold, trend, degradation, forecast, baseline, anomaly); did you mean threshold?");
   EXPECT_THAT(OnlyError("rules:\n  - name: a\n    metric: m\n"),
               HasSubstr("needs at least one of info, warning, critical"));
   EXPECT_THAT(OnlyError("rules:\n  - name: a\n    metric: m\n    warning: 1\n"

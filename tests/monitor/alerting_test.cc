@@ -380,3 +380,67 @@ TEST(AlertingApi, RulesAddedInCodeFireAndInvalidOnesAreRefused) {
 
 }  // namespace
 }  // namespace echomon
+
+namespace echomon {
+namespace {
+
+TEST(AnomalyAlerting, AnInjectedLevelShiftRaisesAnAnomalyAlertWithScoreAndBaseline) {
+  testing::TempDir dir;
+  const std::string config = dir.File("agent.yaml");
+  testing::WriteFile(config,
+                     "host: {enabled: false}\n"
+                     "alerting: {default_rules: false}\n"
+                     "anomaly:\n  warmup: 100\n  watch:\n    - metric: queue_latency_ms\n"
+                     "rules:\n  - name: queue_latency_anomalous\n    kind: anomaly\n"
+                     "    metric: queue_latency_ms\n    warning: 0.5\n"
+                     "notifiers:\n  - type: file\n    directory: " +
+                         dir.File("alerts") + "\n");
+  ManualClock clock(kT0);
+  MonitorOptions o;
+  o.clock = &clock;
+  o.config_file = config;
+  o.persist = false;
+  o.serve_http = false;
+  o.run_loop = false;
+  auto m = Monitor::Create(o);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  double latency = 0;
+  int tick = 0;
+  (*m)->RegisterCollector("engine", [&] {
+    return std::map<std::string, double>{{"queue_latency_ms", latency}};
+  });
+  ASSERT_TRUE((*m)->Start().ok());
+  auto step = [&](double v) {
+    latency = v;
+    clock.Advance(1000);
+    (*m)->CollectOnce();
+    ++tick;
+  };
+  // Normal: 20 ms with a little deterministic jitter, for 600 ticks.
+  for (int i = 0; i < 600; ++i) step(20 + (i * 7 % 5) * 0.4);
+  auto score = (*m)->MetricsHistory("echomon_anomaly_score",
+                                    {{"collector", "engine"}, {"metric", "queue_latency_ms"}});
+  ASSERT_EQ(score.size(), 600u);
+  EXPECT_LT(score.back().value, 0.5);
+  EXPECT_EQ(CountFiles(dir.File("alerts")), 0u) << "no alert while normal";
+  // Injected change: latency jumps to 250 ms.
+  for (int i = 0; i < 5; ++i) step(250);
+  ASSERT_TRUE(WaitFor([&] { return CountFiles(dir.File("alerts")) >= 1; }));
+  std::string first;
+  for (const auto& e : std::filesystem::directory_iterator(dir.File("alerts"))) {
+    first = testing::ReadFile(e.path());
+  }
+  json event = json::parse(first);
+  const std::string text = event.dump();
+  EXPECT_NE(text.find("queue_latency_anomalous"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"score\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"baseline\""), std::string::npos) << text;
+  auto rate = (*m)->MetricsHistory("echomon_anomaly_rate");
+  ASSERT_GE(rate.size(), 5u);
+  double peak = 0;  // the one watched series was anomalous at the change
+  for (size_t i = rate.size() - 5; i < rate.size(); ++i) peak = std::max(peak, rate[i].value);
+  EXPECT_EQ(peak, 1.0);
+}
+
+}  // namespace
+}  // namespace echomon

@@ -97,6 +97,10 @@ std::vector<RuleSpec> DefaultRules() {
   swap.aggregation = WindowAggregation::kRate;
   swap.window_ms = 60'000;
   rules.push_back(swap);
+  // Many watched series anomalous at once: the host as a whole is behaving unlike itself.
+  rules.push_back(Threshold("host_anomaly_rate_high", "echomon_anomaly_rate", Comparison::kAbove,
+                            {{kWarning, 0.3, 0.2}}, 2 * 60'000,
+                            "{value} of the watched series are anomalous"));
   return rules;
 }
 

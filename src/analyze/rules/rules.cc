@@ -107,6 +107,8 @@ const char* RuleKindName(RuleKind kind) {
       return "forecast";
     case RuleKind::kBaseline:
       return "baseline";
+    case RuleKind::kAnomaly:
+      return "anomaly";
   }
   return "?";
 }
@@ -181,6 +183,13 @@ Status RuleSpec::Validate() const {
       if (window_ms <= 0) return bad("a baseline rule needs a positive window (time constant)");
       if (warmup < 1) return bad("warmup must be at least 1 sample");
       break;
+    case RuleKind::kAnomaly:
+      for (const auto& l : levels) {
+        if (l.threshold < 0 || l.threshold >= 1) {
+          return bad("anomaly score thresholds must be within [0, 1)");
+        }
+      }
+      break;
   }
   return Status::Ok();
 }
@@ -244,7 +253,11 @@ struct RuleEvaluator::Impl {
     selection.assign(rules.size(), {});
     for (size_t i = 0; i < rules.size(); ++i) {
       auto& rule_state = state[rules[i].name];
-      for (auto& s : store->Select(rules[i].metric, rules[i].matchers)) {
+      // An anomaly rule watches the scores stored for its metric, not the metric itself.
+      const bool anomaly = rules[i].kind == RuleKind::kAnomaly;
+      std::vector<core::LabelMatcher> matchers = rules[i].matchers;
+      if (anomaly) matchers.push_back({"metric", core::LabelMatcher::Op::kEqual, rules[i].metric});
+      for (auto& s : store->Select(anomaly ? "echomon_anomaly_score" : rules[i].metric, matchers)) {
         SeriesState* st = &rule_state[core::SeriesKey(s.name, s.labels)];
         selection[i].push_back(Selected{std::move(s), st});
       }
@@ -304,6 +317,21 @@ struct RuleEvaluator::Impl {
           if (eta >= 0) r.extra["seconds_to_limit"] = eta;
         }
         return predicted;
+      }
+      case RuleKind::kAnomaly: {
+        // The watched value and the baseline stored next to the score, for the notification.
+        core::Labels watched = s.labels;
+        watched.Erase("metric");
+        for (const auto& v : store->Select(rule.metric, {})) {
+          if (v.labels != watched) continue;
+          if (auto p = store->Latest(v.id)) r.extra["watched_value"] = p->v;
+        }
+        for (const auto& b : store->Select("echomon_anomaly_baseline", {})) {
+          if (b.labels != s.labels) continue;
+          if (auto p = store->Latest(b.id)) r.extra["baseline"] = p->v;
+        }
+        r.extra["score"] = latest->v;
+        return latest->v;
       }
       case RuleKind::kBaseline: {
         BaselineState& b = st.baseline;

@@ -30,7 +30,7 @@
 
 namespace echomon::analyze {
 
-enum class RuleKind { kThreshold, kTrend, kDegradation, kForecast, kBaseline };
+enum class RuleKind { kThreshold, kTrend, kDegradation, kForecast, kBaseline, kAnomaly };
 const char* RuleKindName(RuleKind kind);
 
 enum class Comparison { kAbove, kBelow };
@@ -73,6 +73,10 @@ struct RuleSpec {
   // deviations ((x - mean) / stddev), signed; comparison kAbove alerts on rises, kBelow on
   // falls (use negative thresholds).
   int warmup = 60;
+
+  // anomaly: the value is the latest anomaly score (0..1) the agent stores for the watched
+  // series `metric` (series echomon_anomaly_score{metric="<metric>", ...}); the alert carries
+  // the score, the watched value and the baseline it was compared with.
 
   // Passed through to the alert.
   int64_t for_ms = 0;
