@@ -302,3 +302,80 @@ TEST(DefaultRules, ReproduceThePrototypeThresholdsAndAreValid) {
 
 }  // namespace
 }  // namespace echomon::analyze
+
+namespace echomon::analyze {
+namespace {
+
+// Every rule kind: a value exactly at the threshold does not hold, just past it does, and a
+// rule with no data reports no_data and holds nothing.
+class EveryRuleKind : public ::testing::TestWithParam<RuleKind> {
+ protected:
+  RuleSpec Spec(double threshold) const {
+    RuleSpec r;
+    r.name = "kind_under_test";
+    r.kind = GetParam();
+    r.metric = GetParam() == RuleKind::kAnomaly ? "watched" : "signal";
+    r.window_ms = 120'000;
+    r.samples = 10;
+    r.warmup = 20;
+    r.ahead_ms = 60'000;
+    r.levels = {{Severity::kWarning, threshold, std::nullopt}};
+    return r;
+  }
+  // 60 samples, one a second: a ramp with a jump at the end.
+  void Fill(store::SeriesStore& store) const {
+    if (GetParam() == RuleKind::kAnomaly) {
+      auto score = store.Resolve("echomon_anomaly_score", core::Labels{{"metric", "watched"}});
+      for (int i = 0; i < 60; ++i) ASSERT_TRUE(store.Append(score, kT0 + i * 1000, 0.01 * i).ok());
+      return;
+    }
+    auto id = store.Resolve("signal", {});
+    for (int i = 0; i < 60; ++i) {
+      ASSERT_TRUE(store.Append(id, kT0 + i * 1000, i < 59 ? 100 - 0.5 * i + (i % 3) : 200).ok());
+    }
+  }
+  // The value of the rule at the last sample, evaluated on a fresh store and evaluator (so
+  // stateful kinds see the same history every time).
+  std::optional<SeriesResult> Evaluate(double threshold) const {
+    store::SeriesStore store{store::StoreOptions{}};
+    Fill(store);
+    RuleEvaluator ev(&store);
+    EXPECT_TRUE(ev.SetRules({Spec(threshold)}).ok());
+    std::vector<RuleResult> results;
+    for (int i = 0; i < 60; ++i) results = ev.Evaluate(kT0 + i * 1000);  // as ticks would
+    if (results[0].series.empty()) return std::nullopt;
+    return results[0].series[0];
+  }
+};
+
+TEST_P(EveryRuleKind, EqualToTheThresholdDoesNotHoldPastItDoes) {
+  auto probe = Evaluate(0.5);
+  ASSERT_TRUE(probe) << RuleKindName(GetParam());
+  const double v = probe->value;
+  auto at = Evaluate(v);
+  ASSERT_TRUE(at);
+  EXPECT_FALSE(at->severity) << RuleKindName(GetParam()) << " value " << v;
+  auto past = Evaluate(v - std::max(1e-9, std::fabs(v) * 1e-9));
+  ASSERT_TRUE(past);
+  EXPECT_TRUE(past->severity) << RuleKindName(GetParam()) << " value " << v;
+}
+
+TEST_P(EveryRuleKind, NoDataIsNoDataNotFiring) {
+  store::SeriesStore empty{store::StoreOptions{}};
+  RuleEvaluator ev(&empty);
+  ASSERT_TRUE(ev.SetRules({Spec(0)}).ok());
+  auto results = ev.Evaluate(kT0);
+  EXPECT_EQ(results[0].health, RuleHealth::kNoData);
+  EXPECT_TRUE(results[0].series.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Kinds, EveryRuleKind,
+                         ::testing::Values(RuleKind::kThreshold, RuleKind::kTrend,
+                                           RuleKind::kDegradation, RuleKind::kForecast,
+                                           RuleKind::kBaseline, RuleKind::kAnomaly),
+                         [](const ::testing::TestParamInfo<RuleKind>& info) {
+                           return std::string(RuleKindName(info.param));
+                         });
+
+}  // namespace
+}  // namespace echomon::analyze
