@@ -12,18 +12,6 @@
 namespace echomon::alert {
 namespace {
 
-std::string MatchersToString(const std::vector<core::LabelMatcher>& matchers) {
-  std::string out;
-  for (const auto& m : matchers) {
-    if (!out.empty()) out += ',';
-    out += m.name;
-    out += m.op == core::LabelMatcher::Op::kEqual ? "=\"" : "!=\"";
-    out += core::EscapeLabelValue(m.value);
-    out += '"';
-  }
-  return out;
-}
-
 // Local date and minute of day of t in zone. Throws std::runtime_error for an unknown zone.
 struct LocalTime {
   int weekday;       // 0 = Sunday
@@ -136,7 +124,7 @@ struct SilenceStore::Impl {
     if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK) {
       return Status::IoError(std::string("save silence: ") + sqlite3_errmsg(db));
     }
-    const std::string m = MatchersToString(s.matchers);
+    const std::string m = core::MatchersToString(s.matchers);
     sqlite3_bind_text(st, 1, s.id.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, m.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 3, s.starts_ms);

@@ -19,7 +19,8 @@ void Labels::Set(std::string name, std::string value) {
 }
 
 void Labels::Erase(std::string_view name) {
-  auto it = std::find_if(items_.begin(), items_.end(), [&](const Label& l) { return l.name == name; });
+  auto it =
+      std::find_if(items_.begin(), items_.end(), [&](const Label& l) { return l.name == name; });
   if (it != items_.end()) items_.erase(it);
 }
 
@@ -57,10 +58,17 @@ std::string EscapeLabelValue(std::string_view value) {
   out.reserve(value.size());
   for (char c : value) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      case '\n': out += "\\n"; break;
-      default: out += c;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -71,9 +79,14 @@ std::string EscapeHelp(std::string_view help) {
   out.reserve(help.size());
   for (char c : help) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      default: out += c;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -108,6 +121,18 @@ bool LabelMatcher::Matches(const Labels& labels) const {
   const std::string* v = labels.Get(name);
   std::string_view actual = v ? std::string_view(*v) : std::string_view();
   return op == Op::kEqual ? actual == value : actual != value;
+}
+
+std::string MatchersToString(const std::vector<LabelMatcher>& matchers) {
+  std::string out;
+  for (const auto& m : matchers) {
+    if (!out.empty()) out += ',';
+    out += m.name;
+    out += m.op == LabelMatcher::Op::kEqual ? "=\"" : "!=\"";
+    out += EscapeLabelValue(m.value);
+    out += '"';
+  }
+  return out;
 }
 
 bool ParseLabelMatchers(std::string_view text, std::vector<LabelMatcher>* out, std::string* error) {
@@ -164,7 +189,8 @@ bool ParseLabelMatchers(std::string_view text, std::vector<LabelMatcher>* out, s
       size_t vs = i;
       while (i < text.size() && text[i] != ',' && text[i] != '}') ++i;
       m.value = std::string(text.substr(vs, i - vs));
-      while (!m.value.empty() && (m.value.back() == ' ' || m.value.back() == '\t')) m.value.pop_back();
+      while (!m.value.empty() && (m.value.back() == ' ' || m.value.back() == '\t'))
+        m.value.pop_back();
     }
     out->push_back(std::move(m));
     skip_ws();

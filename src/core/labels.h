@@ -71,6 +71,9 @@ struct LabelMatcher {
   bool Matches(const Labels& labels) const;
 };
 
+// Renders matchers in the form ParseLabelMatchers reads: name="value",name!="value".
+std::string MatchersToString(const std::vector<LabelMatcher>& matchers);
+
 // Parses a matcher list such as `mount="/",device!="tmpfs"` or `{mount="/"}` or `mount=/`.
 // Returns false and sets *error (naming the position and reason) on malformed input.
 bool ParseLabelMatchers(std::string_view text, std::vector<LabelMatcher>* out, std::string* error);

@@ -562,12 +562,7 @@ json AlertingPipeline::RulesJson() const {
                         {"threshold", l.threshold},
                         {"clear", l.clear ? json(*l.clear) : json()}});
     }
-    std::string matchers;
-    for (const auto& m : r.matchers) {
-      if (!matchers.empty()) matchers += ',';
-      matchers += m.name + (m.op == core::LabelMatcher::Op::kEqual ? "=\"" : "!=\"") +
-                  core::EscapeLabelValue(m.value) + "\"";
-    }
+    const std::string matchers = core::MatchersToString(r.matchers);
     json entry = {{"name", r.name},
                   {"kind", analyze::RuleKindName(r.kind)},
                   {"metric", r.metric},
@@ -602,12 +597,7 @@ json AlertingPipeline::SilencesJson(bool include_expired) const {
   const int64_t now = impl_->clock->NowMillis();
   json out = json::array();
   for (const auto& s : impl_->silences->List(now, include_expired)) {
-    std::string matchers;
-    for (const auto& m : s.matchers) {
-      if (!matchers.empty()) matchers += ',';
-      matchers += m.name + (m.op == core::LabelMatcher::Op::kEqual ? "=\"" : "!=\"") +
-                  core::EscapeLabelValue(m.value) + "\"";
-    }
+    const std::string matchers = core::MatchersToString(s.matchers);
     out.push_back({{"id", s.id},
                    {"matchers", matchers},
                    {"starts_at", Seconds(s.starts_ms)},

@@ -49,6 +49,20 @@ TEST(LabelMatchers, ParsesQuotedUnquotedAndBracedForms) {
   EXPECT_TRUE(m.empty());
 }
 
+TEST(LabelMatchers, RenderAndParseBackUnchanged) {
+  std::vector<LabelMatcher> m = {{"alertname", LabelMatcher::Op::kEqual, "disk"},
+                                 {"mount", LabelMatcher::Op::kNotEqual, "a\"b\\c"}};
+  const std::string text = MatchersToString(m);
+  EXPECT_EQ(text, R"(alertname="disk",mount!="a\"b\\c")");
+  std::vector<LabelMatcher> back;
+  std::string err;
+  ASSERT_TRUE(ParseLabelMatchers(text, &back, &err)) << err;
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[1].op, LabelMatcher::Op::kNotEqual);
+  EXPECT_EQ(back[1].value, "a\"b\\c");
+  EXPECT_EQ(MatchersToString({}), "");
+}
+
 TEST(LabelMatchers, RejectsMalformedInputWithThePosition) {
   std::vector<LabelMatcher> m;
   std::string err;
