@@ -62,8 +62,8 @@ int RunAgent(const std::string& config, const std::string& listen, const std::st
     std::cerr << "echomon: cannot start: " << started.ToString() << "\n";
     return kExitUnreachable;
   }
-  spdlog::info("echomon {} collecting; dashboard and API at http://{}/ (metrics at /metrics)",
-               echomon::kVersion, (*monitor)->http_address());
+  spdlog::info("echomon {} collecting; API at http://{}/ (metrics at /metrics)", echomon::kVersion,
+               (*monitor)->http_address());
   std::cout << "echomon listening on http://" << (*monitor)->http_address() << "/" << std::endl;
   while (true) {
     int sig = 0;

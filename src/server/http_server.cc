@@ -376,6 +376,20 @@ Status HttpServer::Start() {
   d.http.set_read_timeout(5, 0);
   d.http.set_write_timeout(5, 0);
   d.http.set_keep_alive_max_count(100);
+  d.http.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(
+        "<!doctype html><title>echomon</title><h1>echomon</h1><ul>"
+        "<li><a href=\"/metrics\">/metrics</a> Prometheus exposition</li>"
+        "<li><a href=\"/api/v1/status\">/api/v1/status</a></li>"
+        "<li><a href=\"/api/v1/series\">/api/v1/series</a></li>"
+        "<li><a href=\"/api/v1/alerts\">/api/v1/alerts</a> and "
+        "<a href=\"/api/v1/alerts/history\">history</a></li>"
+        "<li><a href=\"/api/v1/rules\">/api/v1/rules</a></li>"
+        "<li><a href=\"/api/v1/silences\">/api/v1/silences</a></li>"
+        "<li><a href=\"/api/v1/notifiers\">/api/v1/notifiers</a></li>"
+        "<li>/api/v1/query?metric=NAME&amp;start=-1h&amp;step=1m</li></ul>",
+        "text/html; charset=utf-8");
+  });
   d.http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });

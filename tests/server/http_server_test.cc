@@ -61,6 +61,9 @@ TEST_F(HttpServerTest, ServesHealthAndMetrics) {
   auto health = client_->Get("/healthz");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->body, "ok\n");
+  auto index = client_->Get("/");
+  ASSERT_TRUE(index);
+  EXPECT_NE(index->body.find("/api/v1/status"), std::string::npos);
   auto metrics = client_->Get("/metrics");
   ASSERT_TRUE(metrics);
   EXPECT_EQ(metrics->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
