@@ -476,6 +476,7 @@ class Loader {
         {"maintenance_windows", [&](const Field& f) { ReadMaintenanceWindows(f); }},
         {"notifiers", [&](const Field& f) { ReadNotifiers(f); }},
         {"anomaly", [&](const Field& f) { ReadAnomaly(f); }},
+        {"scrape", [&](const Field& f) { ReadScrape(f); }},
     };
     for (std::string_view reserved : kReservedSections) {
       keys.push_back({reserved, [this](const Field& f) {
@@ -998,6 +999,67 @@ class Loader {
       }
       out_->config.alerting.maintenance_windows.push_back(std::move(w));
     });
+  }
+
+  void ReadScrape(const Field& section) {
+    ScrapeConfig& sc = out_->config.scrape;
+    std::set<std::string> names;
+    ReadSection(
+        section,
+        {
+            {"engine_discovery", [&](const Field& f) { ReadBool(f, &sc.engine_discovery); }},
+            {"targets",
+             [&](const Field& f) {
+               ForEachItem(f, [&](const Field& item) {
+                 ScrapeTargetConfig t;
+                 t.line = PositionOf(item.value).line;
+                 size_t errors_before = out_->errors.size();
+                 ReadSection(
+                     item,
+                     {
+                         {"name", [&](const Field& g) { ReadNonEmptyString(g, &t.name); }},
+                         {"url",
+                          [&](const Field& g) {
+                            std::string url;
+                            if (!ReadNonEmptyString(g, &url)) return;
+                            if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+                              Error(g, "expected an http:// or https:// URL, got " +
+                                           Describe(g.value));
+                              return;
+                            }
+                            t.url = url;
+                          }},
+                         {"kind",
+                          [&](const Field& g) {
+                            ReadChoice(g, {"metrics", "engine"}, &t.kind);
+                          }},
+                         {"timeout",
+                          [&](const Field& g) { ReadPositiveDuration(g, &t.timeout_ms); }},
+                         {"headers", [&](const Field& g) { ReadStringMap(g, &t.headers); }},
+                         {"labels", [&](const Field& g) { ReadStringMap(g, &t.labels); }},
+                         {"drop_labels",
+                          [&](const Field& g) { ReadStringList(g, &t.drop_labels); }},
+                         {"sample_limit",
+                          [&](const Field& g) {
+                            int64_t n = 0;
+                            if (!ReadWholeNumber(g, &n)) return;
+                            if (n < 1 || n > 10'000'000) {
+                              Error(g, "must be between 1 and 10000000, got " + Describe(g.value));
+                              return;
+                            }
+                            t.sample_limit = n;
+                          }},
+                     });
+                 if (out_->errors.size() != errors_before) return;
+                 if (t.url.empty()) return Error(item, "a scrape target needs a url");
+                 if (t.name.empty()) t.name = t.url;
+                 if (!names.insert(t.name).second) {
+                   return Error(item, "scrape target '" + t.name + "' is defined twice");
+                 }
+                 sc.targets.push_back(std::move(t));
+               });
+             }},
+        });
   }
 
   void ReadAnomaly(const Field& section) {

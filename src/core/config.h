@@ -112,6 +112,25 @@ struct AlertingConfig {
   std::vector<NotifierConfig> notifiers;
 };
 
+// A Prometheus /metrics endpoint to scrape every tick (docs/engine.md).
+struct ScrapeTargetConfig {
+  int line = 0;
+  std::string name;
+  std::string url;
+  std::string kind = "metrics";  // metrics: store every sample; engine: derive engine metrics
+  int64_t timeout_ms = 2000;
+  std::map<std::string, std::string> headers;  // e.g. Authorization: Bearer ...
+  std::map<std::string, std::string> labels;   // added to every sample
+  std::vector<std::string> drop_labels;
+  int64_t sample_limit = 50'000;
+};
+
+struct ScrapeConfig {
+  std::vector<ScrapeTargetConfig> targets;
+  // Without an engine target: look for Aphrodite (2242) and vLLM (8000) on loopback at start.
+  bool engine_discovery = true;
+};
+
 // Streaming anomaly detection over watched series (docs/anomaly.md).
 struct AnomalyWatchConfig {
   bool enabled = true;
@@ -132,6 +151,7 @@ struct Config {
   LegacyConfig legacy;
   AlertingConfig alerting;
   AnomalyWatchConfig anomaly;
+  ScrapeConfig scrape;
 
   int64_t EffectiveCollectorTimeoutMs() const {
     return collector_timeout_ms > 0 ? collector_timeout_ms : interval_ms / 2;

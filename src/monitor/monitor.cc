@@ -16,6 +16,8 @@
 #include <thread>
 
 #include "collect/collector.h"
+#include "collect/scrape/engine_profile.h"
+#include "collect/scrape/scrape_collector.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "echomon/version.h"
@@ -99,6 +101,61 @@ std::unique_ptr<monitor::AnomalyWatch> MakeAnomalyWatch(const core::Config& c,
 bool SameAnomalySettings(const core::AnomalyWatchConfig& a, const core::AnomalyWatchConfig& b) {
   return a.enabled == b.enabled && a.watch_set == b.watch_set && a.watch == b.watch &&
          a.threshold == b.threshold && a.warmup == b.warmup;
+}
+
+collect::ScrapeTarget ToTarget(const core::ScrapeTargetConfig& t) {
+  collect::ScrapeTarget out;
+  out.name = t.name;
+  out.url = t.url;
+  out.timeout_ms = t.timeout_ms;
+  out.headers = t.headers;
+  for (const auto& [k, v] : t.labels) out.extra_labels.Set(k, v);
+  out.drop_labels = t.drop_labels;
+  out.sample_limit = static_cast<size_t>(t.sample_limit);
+  return out;
+}
+
+// The collectors for the configured scrape targets, plus a local engine found on the default
+// ports (Aphrodite 2242, vLLM 8000) when no engine target is configured. A missing engine is
+// logged once, not reported as zeros.
+std::vector<std::unique_ptr<collect::Collector>> MakeScrapeCollectors(const core::Config& c,
+                                                                      Clock* clock) {
+  std::vector<std::unique_ptr<collect::Collector>> out;
+  bool engine_configured = false;
+  for (const auto& t : c.scrape.targets) {
+    if (t.kind == "engine") {
+      engine_configured = true;
+      out.push_back(std::make_unique<collect::EngineCollector>(ToTarget(t), clock));
+    } else {
+      out.push_back(std::make_unique<collect::ScrapeCollector>(ToTarget(t), clock));
+    }
+  }
+  if (!engine_configured && c.scrape.engine_discovery) {
+    bool found = false;
+    for (int port : {2242, 8000}) {
+      collect::ScrapeTarget probe;
+      probe.name = "local:" + std::to_string(port);
+      probe.url = "http://127.0.0.1:" + std::to_string(port) + "/metrics";
+      probe.timeout_ms = 300;
+      auto fetched = collect::FetchExposition(probe);
+      if (!fetched.ok()) continue;
+      bool engine = false;
+      for (const auto& f : fetched->families) {
+        engine = engine || f.name.rfind("vllm:", 0) == 0 || f.name.rfind("aphrodite:", 0) == 0;
+      }
+      if (!engine) continue;
+      spdlog::info("found an inference engine at {}", probe.url);
+      probe.timeout_ms = 2000;
+      out.push_back(std::make_unique<collect::EngineCollector>(probe, clock));
+      found = true;
+    }
+    if (!found) {
+      core::WarnOnce("engine.discovery",
+                     "no inference engine found on 127.0.0.1:2242 (Aphrodite) or :8000 (vLLM); "
+                     "configure scrape.targets with kind: engine to monitor one elsewhere");
+    }
+  }
+  return out;
 }
 
 collect::HostOptions HostOptionsFrom(const core::Config& c) {
@@ -202,6 +259,14 @@ struct Monitor::Impl {
   }
 
   std::vector<std::string> host_collector_names;  // guarded by tick_mu after Start
+  std::vector<std::string> scrape_collector_names;
+
+  void AddScrapeCollectors(const core::Config& c) {
+    for (auto& col : MakeScrapeCollectors(c, clock)) {
+      scrape_collector_names.emplace_back(col->name());
+      runner->Add(std::move(col));
+    }
+  }
 
   void AddHostCollectors(const core::Config& c) {
     for (auto& col : collect::MakeHostCollectors(HostOptionsFrom(c))) {
@@ -356,6 +421,7 @@ Result<std::unique_ptr<Monitor>> Monitor::Create(const MonitorOptions& options) 
   impl->runner = std::make_unique<collect::CollectorRunner>(
       impl->clock, collect::RunnerOptions{c.EffectiveCollectorTimeoutMs()});
   if (c.host.enabled) impl->AddHostCollectors(c);
+  impl->AddScrapeCollectors(c);
   impl->token = c.server.token.empty() ? RandomToken() : c.server.token;
   impl->anomaly = MakeAnomalyWatch(c, impl->store.get());
   return std::unique_ptr<Monitor>(new Monitor(std::move(impl)));
@@ -502,6 +568,9 @@ Status Monitor::Reload() {
     if (!SameAnomalySettings(old.anomaly, next.anomaly)) {
       d.anomaly = MakeAnomalyWatch(next, d.store.get());  // detectors learn afresh
     }
+    for (const auto& name : d.scrape_collector_names) d.runner->Remove(name);
+    d.scrape_collector_names.clear();
+    d.AddScrapeCollectors(next);
     for (const auto& name : d.host_collector_names) d.runner->Remove(name);
     d.host_collector_names.clear();
     if (next.host.enabled) d.AddHostCollectors(next);
