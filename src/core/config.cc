@@ -744,6 +744,18 @@ class Loader {
     return false;
   }
 
+  // An http:// or https:// URL.
+  bool ReadHttpUrl(const Field& f, std::string* out) {
+    std::string url;
+    if (!ReadNonEmptyString(f, &url)) return false;
+    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+      Error(f, "expected an http:// or https:// URL, got " + Describe(f.value));
+      return false;
+    }
+    *out = std::move(url);
+    return true;
+  }
+
   bool ReadPositiveDuration(const Field& f, int64_t* out) {
     int64_t ms = 0;
     if (!ReadDuration(f, &ms)) return false;
@@ -1018,17 +1030,7 @@ class Loader {
                      item,
                      {
                          {"name", [&](const Field& g) { ReadNonEmptyString(g, &t.name); }},
-                         {"url",
-                          [&](const Field& g) {
-                            std::string url;
-                            if (!ReadNonEmptyString(g, &url)) return;
-                            if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
-                              Error(g, "expected an http:// or https:// URL, got " +
-                                           Describe(g.value));
-                              return;
-                            }
-                            t.url = url;
-                          }},
+                         {"url", [&](const Field& g) { ReadHttpUrl(g, &t.url); }},
                          {"kind",
                           [&](const Field& g) {
                             ReadChoice(g, {"metrics", "engine"}, &t.kind);
@@ -1116,16 +1118,7 @@ class Loader {
           {
               {"type", [&](const Field& f) { ReadChoice(f, types, &n.type); }},
               {"name", [&](const Field& f) { ReadNonEmptyString(f, &n.name); }},
-              {"url",
-               [&](const Field& f) {
-                 std::string url;
-                 if (!ReadNonEmptyString(f, &url)) return;
-                 if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
-                   Error(f, "expected an http:// or https:// URL, got " + Describe(f.value));
-                   return;
-                 }
-                 n.url = url;
-               }},
+              {"url", [&](const Field& f) { ReadHttpUrl(f, &n.url); }},
               {"directory", [&](const Field& f) { ReadNonEmptyString(f, &n.directory); }},
               {"argv", [&](const Field& f) { ReadStringList(f, &n.argv); }},
               {"headers", [&](const Field& f) { ReadStringMap(f, &n.headers); }},
