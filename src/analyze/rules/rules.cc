@@ -194,30 +194,20 @@ Status RuleSpec::Validate() const {
   return Status::Ok();
 }
 
-std::optional<double> SlopePerSecond(const std::vector<store::Point>& points) {
-  if (points.size() < 2) return std::nullopt;
-  const int64_t t0 = points.front().t_ms;
-  double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
-  for (const auto& p : points) {
-    const double x = static_cast<double>(p.t_ms - t0) / 1000.0;
-    n += 1;
-    sx += x;
-    sy += p.v;
-    sxx += x * x;
-    sxy += x * p.v;
-  }
-  const double denom = n * sxx - sx * sx;
-  if (denom == 0) return std::nullopt;
-  return (n * sxy - sx * sy) / denom;
-}
+namespace {
 
-std::optional<double> PredictLinear(const std::vector<store::Point>& points, int64_t at_ms,
-                                    double ahead_seconds) {
+// Least-squares line through points, with time in seconds relative to origin_ms (the same
+// formulation as Prometheus' predict_linear and deriv).
+struct LinearFit {
+  double slope;      // units per second
+  double intercept;  // fitted value at origin_ms
+};
+
+std::optional<LinearFit> FitLine(const std::vector<store::Point>& points, int64_t origin_ms) {
   if (points.size() < 2) return std::nullopt;
-  // Same formulation as Prometheus: x relative to the intercept time (the evaluation time).
   double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
   for (const auto& p : points) {
-    const double x = static_cast<double>(p.t_ms - at_ms) / 1000.0;
+    const double x = static_cast<double>(p.t_ms - origin_ms) / 1000.0;
     n += 1;
     sx += x;
     sy += p.v;
@@ -228,8 +218,23 @@ std::optional<double> PredictLinear(const std::vector<store::Point>& points, int
   const double var = sxx - sx * sx / n;
   if (var == 0) return std::nullopt;
   const double slope = cov / var;
-  const double intercept = sy / n - slope * sx / n;
-  return intercept + slope * ahead_seconds;
+  return LinearFit{slope, sy / n - slope * sx / n};
+}
+
+}  // namespace
+
+std::optional<double> SlopePerSecond(const std::vector<store::Point>& points) {
+  if (points.empty()) return std::nullopt;
+  auto fit = FitLine(points, points.front().t_ms);
+  if (!fit) return std::nullopt;
+  return fit->slope;
+}
+
+std::optional<double> PredictLinear(const std::vector<store::Point>& points, int64_t at_ms,
+                                    double ahead_seconds) {
+  auto fit = FitLine(points, at_ms);
+  if (!fit) return std::nullopt;
+  return fit->intercept + fit->slope * ahead_seconds;
 }
 
 struct RuleEvaluator::Impl {
@@ -305,18 +310,14 @@ struct RuleEvaluator::Impl {
         return (-*slope * span) / std::fabs(start_value);
       }
       case RuleKind::kForecast: {
-        auto pts = range(rule.window_ms);
-        auto predicted = PredictLinear(pts, now, static_cast<double>(rule.ahead_ms) / 1000.0);
-        if (!predicted) return std::nullopt;
-        auto slope = SlopePerSecond(pts);
-        if (slope && *slope != 0 && !rule.levels.empty()) {
+        auto fit = FitLine(range(rule.window_ms), now);  // one fit: value now and ahead
+        if (!fit) return std::nullopt;
+        if (fit->slope != 0 && !rule.levels.empty()) {
           // Seconds until the fitted line reaches the first level's threshold, if it heads there.
-          auto now_value = PredictLinear(pts, now, 0);
-          const double limit = rule.levels.front().threshold;
-          const double eta = (limit - *now_value) / *slope;
+          const double eta = (rule.levels.front().threshold - fit->intercept) / fit->slope;
           if (eta >= 0) r.extra["seconds_to_limit"] = eta;
         }
-        return predicted;
+        return fit->intercept + fit->slope * static_cast<double>(rule.ahead_ms) / 1000.0;
       }
       case RuleKind::kAnomaly: {
         // The watched value and the baseline stored next to the score, for the notification.
