@@ -15,6 +15,8 @@
 #include <optional>
 
 #include "analyze/replay.h"
+#include "cli/cli_common.h"
+#include "cli/commands.h"
 #include "collect/expfmt/parser.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -26,12 +28,7 @@
 namespace {
 
 using nlohmann::json;
-
-// Exit codes scripts can rely on.
-constexpr int kExitOk = 0;
-constexpr int kExitProblem = 1;      // invalid config, unhealthy agent
-constexpr int kExitUnreachable = 2;  // no agent answered / could not start
-constexpr int kExitUsage = 64;
+using namespace echomon::cli;  // NOLINT: the shared CLI helpers
 
 int RunAgent(const std::string& config, const std::string& listen, const std::string& data_dir,
              const std::string& log_level) {
@@ -103,25 +100,6 @@ int CheckConfig(const std::string& path) {
   return kExitOk;
 }
 
-// The agent's address: --url wins, then the configuration's listen address, then the default.
-std::string AgentAddress(const std::string& url, const std::string& config) {
-  if (!url.empty()) return url;
-  std::string listen = echomon::core::DefaultConfig().server.listen;
-  if (!config.empty()) {
-    auto loaded = echomon::core::LoadConfigFile(config);
-    if (loaded.ok()) listen = loaded.config.server.listen;
-  }
-  std::string host;
-  int port = 0;
-  if (echomon::server::SplitHostPort(listen, &host, &port)) {
-    if (host == "0.0.0.0") host = "127.0.0.1";
-    if (host == "::") host = "::1";
-    if (host.find(':') != std::string::npos) host = "[" + host + "]";
-    listen = host + ":" + std::to_string(port);
-  }
-  return "http://" + listen;
-}
-
 int Status(const std::string& url, const std::string& config, bool as_json) {
   const std::string base = AgentAddress(url, config);
   httplib::Client client(base);
@@ -177,66 +155,6 @@ int Status(const std::string& url, const std::string& config, bool as_json) {
                 c.value("last_error", "").c_str());
   }
   return healthy ? kExitOk : kExitProblem;
-}
-
-// The API token: --token, else $ECHOMON_TOKEN, else <data_dir>/token of the configuration
-// (./var/token for the built-in one).
-std::string ApiToken(const std::string& flag, const std::string& config) {
-  if (!flag.empty()) return flag;
-  if (const char* env = std::getenv("ECHOMON_TOKEN"); env && *env) return env;
-  auto loaded = config.empty() ? echomon::core::ConfigLoadResult{echomon::core::DefaultConfig()}
-                               : echomon::core::LoadConfigFile(config);
-  if (!loaded.config.server.token.empty()) return loaded.config.server.token;
-  std::ifstream f(loaded.config.storage.data_dir + "/token");
-  std::string token;
-  std::getline(f, token);
-  return token;
-}
-
-// GET/POST/DELETE against the agent's API; prints the problem and returns nullopt on failure.
-std::optional<json> CallApi(const std::string& base, const std::string& method,
-                            const std::string& path, const std::string& token,
-                            const std::string& body = {}) {
-  httplib::Client client(base);
-  client.set_connection_timeout(2, 0);
-  client.set_read_timeout(10, 0);
-  httplib::Headers headers;
-  if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
-  httplib::Result res = method == "POST"
-                            ? client.Post(path.c_str(), headers, body, "application/json")
-                        : method == "DELETE" ? client.Delete(path.c_str(), headers)
-                                             : client.Get(path.c_str(), headers);
-  if (!res) {
-    std::cerr << "echomon: no agent answered at " << base << " (" << httplib::to_string(res.error())
-              << ")\n";
-    return std::nullopt;
-  }
-  json parsed = json::parse(res->body, nullptr, false);
-  if (res->status < 200 || res->status >= 300) {
-    std::string why = parsed.is_object() ? parsed.value("error", res->body) : res->body;
-    std::cerr << "echomon: " << method << " " << path << ": " << res->status << ": " << why << "\n";
-    return std::nullopt;
-  }
-  if (parsed.is_discarded()) {
-    std::cerr << "echomon: " << base << path << " answered something that is not JSON\n";
-    return std::nullopt;
-  }
-  return parsed;
-}
-
-std::string Ago(double seconds) {
-  if (seconds < 120) return std::to_string(static_cast<int>(seconds)) + "s";
-  if (seconds < 7200) return std::to_string(static_cast<int>(seconds / 60)) + "m";
-  return std::to_string(static_cast<int>(seconds / 3600)) + "h";
-}
-
-std::string LabelText(const json& labels) {
-  std::string out;
-  for (const auto& [k, v] : labels.items()) {
-    if (!out.empty()) out += ",";
-    out += k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
-  }
-  return out;
 }
 
 // echomon alerts: the active alerts; exit 1 when one is critical and not silenced.
@@ -455,12 +373,16 @@ int main(int argc, char** argv) {
   detect->add_option("-c,--config", detect_config, "Detector parameters (YAML/JSON)");
   detect->add_flag("-q,--quiet", detect_quiet, "No progress output");
 
+  CommandRegistry registry;
+  RegisterExtraCommands(app, registry);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : kExitUsage;
   }
+  if (auto rc = registry.RunParsed()) return *rc;
   if (*run) return RunAgent(config, listen, data_dir, log_level);
   if (*check) return CheckConfig(check_path);
   if (*status) return Status(url, config, as_json);

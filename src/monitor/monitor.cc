@@ -23,6 +23,7 @@
 #include "echomon/version.h"
 #include "monitor/alerting.h"
 #include "monitor/anomaly_watch.h"
+#include "monitor/extension.h"
 #include "server/http_server.h"
 #include "store/series_store.h"
 
@@ -238,6 +239,11 @@ struct Monitor::Impl {
 
   std::vector<core::RuleConfig> code_rules;  // from AddRule; guarded by config_mu
 
+  // Components plugged in through monitor/extension.h; the list is fixed at Create().
+  std::vector<std::unique_ptr<monitor::Extension>> extensions;
+  size_t extensions_started = 0;  // the first N of extensions were started
+  monitor::SourceRegistry sources;
+
   // The configuration with the rules added in code (they replace configured ones by name).
   static core::Config WithRules(core::Config c, const std::vector<core::RuleConfig>& extra) {
     for (const auto& r : extra) {
@@ -313,6 +319,7 @@ struct Monitor::Impl {
     runner->RunOnce(batch);
     AppendSelfMetrics(batch);
     if (alerting) alerting->AppendSelfMetrics(batch);
+    for (size_t i = 0; i < extensions_started; ++i) extensions[i]->AppendSelfMetrics(batch);
     store->AppendBatch(batch, t);
     if (anomaly) {
       anomaly_batch.clear();
@@ -321,6 +328,7 @@ struct Monitor::Impl {
     }
     store->EnforceRetention(t);
     if (alerting) alerting->Evaluate(t);
+    for (size_t i = 0; i < extensions_started; ++i) extensions[i]->Tick(t);
     if (store_open && c.storage.persist &&
         t - last_checkpoint_ms >= c.storage.checkpoint_interval_ms) {
       Status s = store->Checkpoint();
@@ -374,29 +382,32 @@ struct Monitor::Impl {
       }
       notifiers = alerting->NotifiersJson();
     }
-    return {{"version", kVersion},
-            {"alerts", std::move(alerts)},
-            {"notifiers", std::move(notifiers)},
-            {"monitoring", running.load()},
-            {"started_at", static_cast<double>(start_ms) / 1000.0},
-            {"uptime_seconds", start_ms > 0 ? static_cast<double>(now - start_ms) / 1000.0 : 0.0},
-            {"interval_ms", c.interval_ms},
-            {"config", c.source.empty() ? "<built-in>" : c.source},
-            {"data_dir", c.storage.persist ? c.storage.data_dir : ""},
-            {"collectors", std::move(collectors)},
-            {"store",
-             {{"series", s.series},
-              {"samples", s.samples},
-              {"samples_appended", s.samples_appended},
-              {"memory_bytes", s.memory_bytes},
-              {"memory_budget_bytes", c.storage.max_memory_bytes},
-              {"retention_seconds", c.storage.retention_ms / 1000},
-              {"chunks_in_memory", s.chunks_in_memory},
-              {"chunks_persisted", s.chunks_persisted},
-              {"chunks_evicted", s.chunks_evicted},
-              {"append_errors", s.append_errors},
-              {"persist_errors", s.persist_errors},
-              {"oldest", static_cast<double>(s.oldest_ms) / 1000.0}}}};
+    json out = {
+        {"version", kVersion},
+        {"alerts", std::move(alerts)},
+        {"notifiers", std::move(notifiers)},
+        {"monitoring", running.load()},
+        {"started_at", static_cast<double>(start_ms) / 1000.0},
+        {"uptime_seconds", start_ms > 0 ? static_cast<double>(now - start_ms) / 1000.0 : 0.0},
+        {"interval_ms", c.interval_ms},
+        {"config", c.source.empty() ? "<built-in>" : c.source},
+        {"data_dir", c.storage.persist ? c.storage.data_dir : ""},
+        {"collectors", std::move(collectors)},
+        {"store",
+         {{"series", s.series},
+          {"samples", s.samples},
+          {"samples_appended", s.samples_appended},
+          {"memory_bytes", s.memory_bytes},
+          {"memory_budget_bytes", c.storage.max_memory_bytes},
+          {"retention_seconds", c.storage.retention_ms / 1000},
+          {"chunks_in_memory", s.chunks_in_memory},
+          {"chunks_persisted", s.chunks_persisted},
+          {"chunks_evicted", s.chunks_evicted},
+          {"append_errors", s.append_errors},
+          {"persist_errors", s.persist_errors},
+          {"oldest", static_cast<double>(s.oldest_ms) / 1000.0}}}};
+    for (size_t i = 0; i < extensions_started; ++i) extensions[i]->AddStatus(out);
+    return out;
   }
 };
 
@@ -424,6 +435,7 @@ Result<std::unique_ptr<Monitor>> Monitor::Create(const MonitorOptions& options) 
   impl->AddScrapeCollectors(c);
   impl->token = c.server.token.empty() ? RandomToken() : c.server.token;
   impl->anomaly = MakeAnomalyWatch(c, impl->store.get());
+  impl->extensions = monitor::MakeExtensions(c);
   return std::unique_ptr<Monitor>(new Monitor(std::move(impl)));
 }
 
@@ -471,6 +483,30 @@ Status Monitor::Start() {
     for (const auto& h : d.alert_handlers) d.alerting->AddHandler(h);
   }
   if (Status s = d.alerting->Start(); !s.ok()) return s;
+  if (d.extensions_started == 0) {
+    monitor::ExtensionContext ctx;
+    ctx.config = c;
+    ctx.store = d.store.get();
+    ctx.clock = d.clock;
+    ctx.runner = d.runner.get();
+    ctx.alerting = d.alerting.get();
+    if (c.storage.persist) {
+      ctx.db_path = c.storage.data_dir + "/echomon.db";
+      ctx.data_dir = c.storage.data_dir;
+    }
+    ctx.token = d.token;
+    ctx.sources = &d.sources;
+    ctx.status = [&d] { return d.StatusJson(); };
+    for (auto& ext : d.extensions) {
+      Status s = ext->Start(ctx);
+      if (!s.ok()) {
+        for (size_t i = d.extensions_started; i-- > 0;) d.extensions[i]->Stop();
+        d.extensions_started = 0;
+        return Status(s.code(), std::string(ext->name()) + ": " + s.message());
+      }
+      ++d.extensions_started;
+    }
+  }
   if (d.options.serve_http) {
     server::ServerOptions so;
     so.listen = c.server.listen;
@@ -491,6 +527,9 @@ Status Monitor::Start() {
     hooks.create_silence = [a](const json& body) { return a->CreateSilence(body); };
     hooks.expire_silence = [a](const std::string& id) { return a->ExpireSilence(id); };
     hooks.notifiers = [a] { return a->NotifiersJson(); };
+    for (size_t i = 0; i < d.extensions_started; ++i) {
+      for (auto& route : d.extensions[i]->Routes()) hooks.routes.push_back(std::move(route));
+    }
     d.server = std::make_unique<server::HttpServer>(d.store.get(), d.clock, so, std::move(hooks));
     Status s = d.server->Start();
     if (!s.ok()) {
@@ -523,6 +562,8 @@ void Monitor::Stop() {
     d.server->Stop();
     d.server.reset();
   }
+  for (size_t i = d.extensions_started; i-- > 0;) d.extensions[i]->Stop();
+  d.extensions_started = 0;
   if (d.alerting) d.alerting->Stop();
   if (d.store_open) {
     std::lock_guard<std::mutex> lock(d.tick_mu);
@@ -560,6 +601,11 @@ Status Monitor::Reload() {
       extra = d.code_rules;
     }
     if (Status s = d.alerting->Reload(Impl::WithRules(next, extra)); !s.ok()) return s;
+  }
+  for (size_t i = 0; i < d.extensions_started; ++i) {
+    if (Status s = d.extensions[i]->Reload(next); !s.ok()) {
+      return Status(s.code(), std::string(d.extensions[i]->name()) + ": " + s.message());
+    }
   }
   core::SetLogLevel(next.log_level);
   d.runner->SetTimeout(next.EffectiveCollectorTimeoutMs());

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -72,6 +73,20 @@ bool ConstantTimeEquals(const std::string& a, const std::string& b) {
 }
 
 }  // namespace
+
+ApiResponse ApiResponse::Json(const nlohmann::json& data, int status) {
+  ApiResponse r;
+  r.status = status;
+  r.body = json{{"status", "success"}, {"data", data}}.dump();
+  return r;
+}
+
+ApiResponse ApiResponse::Error(int status, const std::string& message) {
+  ApiResponse r;
+  r.status = status;
+  r.body = json{{"status", "error"}, {"error", message}}.dump();
+  return r;
+}
 
 std::map<std::string, std::string> ParseQueryString(std::string_view target) {
   std::map<std::string, std::string> params;
@@ -335,6 +350,30 @@ struct HttpServer::Impl {
     res.set_content(json{{"status", "success"}}.dump(), kJson);
   }
 
+  void HandleRoute(const Route& route, const httplib::Request& req, httplib::Response& res) {
+    const bool authorized = Authorized(req);
+    if (route.mutating && !authorized) {
+      return SendError(res, 401, "requires 'Authorization: Bearer <token>'");
+    }
+    if (!route.mutating && !CheckRead(req, res)) return;
+    ApiRequest in;
+    in.method = req.method;
+    in.path = req.path;
+    for (size_t i = 1; i < req.matches.size(); ++i) in.captures.push_back(req.matches[i].str());
+    in.params = ParseQueryString(req.target);
+    for (const auto& [name, value] : req.headers) {
+      std::string lower = name;
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      in.headers.emplace(std::move(lower), value);
+    }
+    in.body = req.body;
+    in.authorized = authorized;
+    ApiResponse out = route.handle(in);
+    res.status = out.status;
+    for (const auto& [name, value] : out.headers) res.set_header(name, value);
+    res.set_content(out.body, out.content_type);
+  }
+
   void HandleReload(const httplib::Request& req, httplib::Response& res) {
     if (!Authorized(req))
       return SendError(res, 401, "reload requires 'Authorization: Bearer <token>'");
@@ -376,6 +415,23 @@ Status HttpServer::Start() {
   d.http.set_read_timeout(5, 0);
   d.http.set_write_timeout(5, 0);
   d.http.set_keep_alive_max_count(100);
+  for (const Route& route : d.hooks.routes) {
+    auto handler = [&d, &route](const httplib::Request& q, httplib::Response& r) {
+      d.HandleRoute(route, q, r);
+    };
+    if (route.method == "GET") {
+      d.http.Get(route.pattern, handler);
+    } else if (route.method == "POST") {
+      d.http.Post(route.pattern, handler);
+    } else if (route.method == "PUT") {
+      d.http.Put(route.pattern, handler);
+    } else if (route.method == "DELETE") {
+      d.http.Delete(route.pattern, handler);
+    } else {
+      return Status::InvalidArgument("route " + route.pattern + ": unsupported method " +
+                                     route.method);
+    }
+  }
   d.http.Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(
         "<!doctype html><title>echomon</title><h1>echomon</h1><ul>"

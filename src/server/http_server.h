@@ -27,6 +27,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "echomon/clock.h"
 #include "echomon/status.h"
@@ -43,6 +44,40 @@ struct ServerOptions {
   size_t max_points_per_query = 1'000'000;
 };
 
+// A request to an extension route (see Route), already parsed.
+struct ApiRequest {
+  std::string method;                          // GET, POST, PUT, DELETE
+  std::string path;                            // without the query string
+  std::vector<std::string> captures;           // the route pattern's regex groups, in order
+  std::map<std::string, std::string> params;   // query string (ParseQueryString)
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  bool authorized = false;  // carried a valid bearer token
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  std::map<std::string, std::string> headers;
+  // {"status": "success", "data": data}
+  static ApiResponse Json(const nlohmann::json& data, int status = 200);
+  // {"status": "error", "error": message}
+  static ApiResponse Error(int status, const std::string& message);
+};
+
+// An endpoint added by a component of the agent (incidents, maintenance, push, dashboard...).
+// Routes are matched before the built-in endpoints, in the order given, so a route for GET "/"
+// replaces the built-in index page. A mutating route answers 401 without the token; a read
+// route needs it only when ServerOptions::require_token_for_reads is set. Handlers run on the
+// server's worker threads and must be thread-safe; an exception becomes a 500 answer.
+struct Route {
+  std::string method;   // GET, POST, PUT, DELETE
+  std::string pattern;  // ECMAScript regex matched against the whole path
+  bool mutating = false;
+  std::function<ApiResponse(const ApiRequest&)> handle;
+};
+
 // What the server asks the agent for. Every hook may be empty (the endpoint then answers 501)
 // and must be thread-safe.
 struct ServerHooks {
@@ -55,6 +90,7 @@ struct ServerHooks {
   std::function<Result<nlohmann::json>(const nlohmann::json&)> create_silence;
   std::function<Status(const std::string& id)> expire_silence;
   std::function<nlohmann::json()> notifiers;  // GET /api/v1/notifiers
+  std::vector<Route> routes;                  // extension endpoints, matched first
 };
 
 // Splits "host:port" (IPv6 as "[::1]:port"). Returns false when malformed.

@@ -24,7 +24,7 @@ class HttpServerTest : public ::testing::Test {
     clock_.Set(kStart + 9000);
   }
 
-  void StartServer(bool require_token_for_reads = false) {
+  void StartServer(bool require_token_for_reads = false, std::vector<Route> routes = {}) {
     ServerOptions o;
     o.listen = "127.0.0.1:0";
     o.token = "s3cret";
@@ -35,6 +35,7 @@ class HttpServerTest : public ::testing::Test {
       ++reloads_;
       return Status::Ok();
     };
+    hooks.routes = std::move(routes);
     server_ = std::make_unique<HttpServer>(&store_, &clock_, o, hooks);
     ASSERT_TRUE(server_->Start().ok());
     client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
@@ -165,6 +166,45 @@ TEST_F(HttpServerTest, BeyondLoopbackEveryReadNeedsTheTokenButHealth) {
   auto health = client_->Get("/healthz");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
+}
+
+TEST_F(HttpServerTest, ExtensionRoutesGetCapturesParamsBodyAndTokenChecks) {
+  std::vector<Route> routes;
+  routes.push_back(
+      {"POST", R"(/api/v1/things/([a-z0-9]+)/poke)", /*mutating=*/true, [](const ApiRequest& r) {
+         return ApiResponse::Json(json{{"id", r.captures.at(0)},
+                                       {"force", r.params.count("force") > 0},
+                                       {"body", r.body},
+                                       {"authorized", r.authorized}});
+       }});
+  routes.push_back({"GET", "/", false, [](const ApiRequest&) {
+                      ApiResponse page;
+                      page.body = "<html>dashboard</html>";
+                      page.content_type = "text/html";
+                      return page;
+                    }});
+  routes.push_back({"GET", "/api/v1/boom", false,
+                    [](const ApiRequest&) -> ApiResponse { throw std::runtime_error("kaput"); }});
+  StartServer(false, std::move(routes));
+  auto denied = client_->Post("/api/v1/things/abc/poke", "{}", "application/json");
+  ASSERT_TRUE(denied);
+  EXPECT_EQ(denied->status, 401);
+  httplib::Headers good = {{"Authorization", "Bearer s3cret"}};
+  auto ok = client_->Post("/api/v1/things/abc/poke?force=1", good, "{\"x\":1}", "application/json");
+  ASSERT_TRUE(ok);
+  ASSERT_EQ(ok->status, 200) << ok->body;
+  json data = json::parse(ok->body)["data"];
+  EXPECT_EQ(data["id"], "abc");
+  EXPECT_EQ(data["force"], true);
+  EXPECT_EQ(data["body"], "{\"x\":1}");
+  EXPECT_EQ(data["authorized"], true);
+  auto page = client_->Get("/");  // replaces the built-in index
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->body, "<html>dashboard</html>");
+  auto boom = client_->Get("/api/v1/boom");
+  ASSERT_TRUE(boom);
+  EXPECT_EQ(boom->status, 500);
+  EXPECT_NE(boom->body.find("kaput"), std::string::npos);
 }
 
 TEST(HttpServerAddress, RejectsMalformedListenAddresses) {
