@@ -42,8 +42,20 @@ constexpr double kMaxExact = 9007199254740992.0;
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
 // Sections that later components will read; accepted now (with a warning) so a configuration
 // written for a newer echomon still loads.
-constexpr std::string_view kReservedSections[] = {"silences", "playbooks",  "maintenance", "scrape",
-                                                  "gpu",      "components", "remote_write"};
+// One per line: each component removes its own line when it starts reading the section.
+// clang-format off
+constexpr std::string_view kReservedSections[] = {
+    "silences",
+    "playbooks",
+    "response",
+    "actions",
+    "maintenance",
+    "gpu",
+    "components",
+    "remote_write",
+    "report",
+};
+// clang-format on
 constexpr std::string_view kRuleKinds[] = {"threshold", "trend",    "degradation",
                                            "forecast",  "baseline", "anomaly"};
 constexpr std::string_view kAggregations[] = {"last", "avg", "min", "max", "rate", "quantile"};
