@@ -69,6 +69,44 @@ void DecayedHistogram::Add(double x, double decay) {
   counts_[BinOf(x)] += 1.0f;
 }
 
+int SeasonalProfile::Bucket(int64_t t_ms) const {
+  const int64_t phase = ((t_ms % period_ms_) + period_ms_) % period_ms_;
+  return static_cast<int>(phase * kBuckets / period_ms_);
+}
+
+double SeasonalProfile::Surprise(int64_t t_ms, double x, double floor, double gate) const {
+  const int b = Bucket(t_ms);
+  if (n_ == 0 || t_ms - t_first_ < 2 * period_ms_ || count_[b] < 2 || Strength() < gate)
+    return -1.0;
+  const double dev = std::max({static_cast<double>(dev_[b]), floor, 1e-12});
+  return std::abs(x - mean_[b]) / dev;
+}
+
+void SeasonalProfile::Learn(int64_t t_ms, double x, double alpha, double evidence_alpha) {
+  const int b = Bucket(t_ms);
+  if (n_++ == 0) {
+    t_first_ = t_ms;
+    level_ = x;
+  }
+  // The rates are per 5 minutes of data (NAB's usual interval): samples that come faster move
+  // the EWMAs proportionally less, so the profile averages over days, and its evidence over
+  // hours, whatever the sampling interval.
+  const double step = n_ == 1 ? kAlphaStepMs : static_cast<double>(t_ms - t_last_);
+  const double scale = std::clamp(step / kAlphaStepMs, 0.0, 1.0);
+  t_last_ = t_ms;
+  const double ev = std::max(evidence_alpha * scale, 1.0 / static_cast<double>(n_));
+  if (count_[b] > 0) {
+    season_abs_ += ev * (std::abs(x - mean_[b]) - season_abs_);
+    level_abs_ += ev * (std::abs(x - level_) - level_abs_);
+  }
+  level_ += ev * (x - level_);
+  if (count_[b] < 60000) ++count_[b];
+  const double a = std::max(alpha * scale, 1.0 / static_cast<double>(count_[b]));
+  const double d = x - mean_[b];
+  if (count_[b] > 1) dev_[b] += static_cast<float>(a * (std::abs(d) - dev_[b]));
+  mean_[b] += static_cast<float>(a * d);
+}
+
 AnomalyDetector::AnomalyDetector(const AnomalyConfig& config) : config_(config) {
   config_.likelihood_short_window = std::clamp(config_.likelihood_short_window, 1, kMaxShortWindow);
 }
@@ -118,19 +156,12 @@ double AnomalyDetector::Update(int64_t t_ms, double x) {
   // Stage 1: raw surprise, computed against the state before this sample.
   double raw = 0.0;
   double spatial = 0.0;  // > 0: the value left the range seen so far by this fraction of it
-  const int64_t hour = t_ms >= 0 ? t_ms / 3600000 : -((-t_ms) / 3600000) - 1;
-  const int bucket =
-      static_cast<int>(((hour + 72) % kSeasonBuckets + kSeasonBuckets) % kSeasonBuckets);
+  double seasonal = 0.0;
   auto sharpen = [this](double r) {
     return config_.raw_power == 1.0 ? r : std::pow(r, config_.raw_power);
   };
   if (n_ > 1) {
     const double diff = x - last_value_;
-    if (config_.weight_seasonal > 0 && season_count_[bucket] >= 2) {
-      raw = std::max(
-          raw, config_.weight_seasonal * sharpen(TwoSidedTailScore(x - season_mean_[bucket],
-                                                                   season_var_[bucket], mean_)));
-    }
     raw =
         std::max(raw, config_.weight_value_z * sharpen(TwoSidedTailScore(x - mean_, var_, mean_)));
     if (n_ > 2) {
@@ -138,6 +169,26 @@ double AnomalyDetector::Update(int64_t t_ms, double x) {
                               sharpen(TwoSidedTailScore(diff - diff_mean_, diff_var_, mean_)));
     }
     raw = std::max(raw, config_.weight_histogram * sharpen(1.0 - histogram_.RelativeDensity(x)));
+    // Seasonal profiles: distance from the value's time-of-day / time-of-week bucket.
+    const double floor = config_.profile_floor * (max_ - min_);
+    struct Use {
+      const SeasonalProfile* profile;
+      double weight, gate;
+    };
+    int p = 0;
+    for (const Use& u : {Use{&daily_, config_.weight_daily, config_.daily_gate},
+                         Use{&weekly_, config_.weight_weekly, config_.weekly_gate}}) {
+      double& rate = season_rate_[p++];
+      if (u.weight <= 0) continue;
+      const double z = u.profile->Surprise(t_ms, x, floor, u.gate);
+      if (z < 0) continue;
+      // Anomalies are rare: a profile that departs by k or more often (a spiky series) is
+      // muted until such departures have become rare again.
+      if (config_.profile_max_rate <= 0 || rate <= config_.profile_max_rate)
+        seasonal = std::max(seasonal, u.weight * std::min(1.0, 0.5 * z / config_.profile_k));
+      rate += kRateAlpha * ((z >= config_.profile_k ? 1.0 : 0.0) - rate);
+    }
+    if (config_.profile_direct == 0) raw = std::max(raw, seasonal);
     if (config_.spatial_tolerance > 0 && max_ > min_) {
       const double tol = (max_ - min_) * config_.spatial_tolerance;
       const double excess = std::max(x - max_ - tol, min_ - tol - x);
@@ -164,15 +215,12 @@ double AnomalyDetector::Update(int64_t t_ms, double x) {
     const double diff = x - last_value_;
     EwmaUpdate(diff, config_.baseline_alpha, n_ - 1, diff_mean_, diff_var_);
   }
+  if (config_.weight_daily > 0)
+    daily_.Learn(t_ms, x, config_.profile_alpha, config_.baseline_alpha);
+  if (config_.weight_weekly > 0)
+    weekly_.Learn(t_ms, x, config_.profile_alpha, config_.baseline_alpha);
   EwmaUpdate(x, config_.baseline_alpha, n_, mean_, var_);
   histogram_.Add(x, config_.histogram_decay);
-  if (config_.weight_seasonal > 0) {
-    if (season_count_[bucket] < 60000) ++season_count_[bucket];
-    double m = season_mean_[bucket], v = season_var_[bucket];
-    EwmaUpdate(x, config_.seasonal_alpha, season_count_[bucket], m, v);
-    season_mean_[bucket] = static_cast<float>(m);
-    season_var_[bucket] = static_cast<float>(v);
-  }
   if (n_ == 1) {
     min_ = max_ = x;
   } else {
@@ -202,6 +250,8 @@ double AnomalyDetector::Update(int64_t t_ms, double x) {
   if (spatial > 0)
     score = std::max(score,
                      config_.spatial_score + (1 - config_.spatial_score) * std::min(1.0, spatial));
+  // A strong departure from the seasonal profile scores like leaving the range.
+  if (config_.profile_direct != 0) score = std::max(score, seasonal);
   if (n_ <= config_.warmup_points) return 0.0;
 
   // Stage 3: refractory period.

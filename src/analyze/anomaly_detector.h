@@ -2,7 +2,7 @@
 //
 // Each Update() takes the next sample and returns an anomaly score in [0,1] (1 = very
 // anomalous) using only the samples seen so far: one pass, no look-ahead, constant memory
-// (StateBytes() reports it, about 5 KB). The method (docs/anomaly.md has the measurements):
+// (StateBytes() reports it, about 5.4 KB). The method (docs/anomaly.md has the measurements):
 //
 //  1. Raw surprise of the sample. With the defaults this is pattern novelty, in the style of
 //     adaptive resonance (ARTime): the last 8 block means (blocks of `pattern_block` samples)
@@ -10,14 +10,18 @@
 //     absolute difference relative to the range seen so far) to the nearest one, divided by the
 //     vigilance, is the surprise, and an unmatched shape becomes a new prototype. Further
 //     components, off by default because they scored lower on NAB, can be mixed in (max):
-//     Gaussian tail scores of the value and of its first difference against EWMA baselines, the
-//     rarity of the value in a decayed histogram, and an hour-of-week seasonal baseline.
+//     Gaussian tail scores of the value and of its first difference against EWMA baselines and
+//     the rarity of the value in a decayed histogram.
 //  2. Anomaly likelihood (as in Numenta HTM): the mean of the last `likelihood_short_window`
 //     raw scores against the long-run EWMA mean/std of that mean; the Gaussian tail probability
 //     is mapped to a log scale (a 1e-5 tail scores 0.5, 1e-10 scores 1).
 //  3. Spatial check (as Numenta's detector): a value beyond the range seen so far by more than
 //     `spatial_tolerance` of that range scores at least `spatial_score`.
-//  4. Refractory period: after a score above `alarm_level`, scores are scaled by
+//  4. Seasonal check: for a series that follows a daily or weekly profile (learned per
+//     15-minute / 105-minute bucket from the timestamps), a value far outside its bucket's usual
+//     spread scores like a spatial anomaly (0.5 at `profile_k` mean absolute deviations),
+//     unless such departures are frequent in that series.
+//  5. Refractory period: after a score above `alarm_level`, scores are scaled by
 //     `refractory_factor` (0 by default: silenced) for `refractory_points` samples unless they
 //     exceed the triggering score, so one incident yields one alarm rather than a burst.
 //
@@ -45,10 +49,6 @@ struct AnomalyConfig {
   double weight_value_z = 0.0;
   double weight_diff_z = 0.0;
   double weight_histogram = 0.0;
-  // Gaussian tail score of the value against an EWMA mean/variance kept per hour of the week
-  // (168 buckets, from the timestamps), for daily and weekly patterns.
-  double weight_seasonal = 0.0;
-  double seasonal_alpha = 0.1;
   // Pattern novelty (adaptive-resonance style): the last kPatternLength block means (blocks of
   // `pattern_block` samples) are compared with up to kPatternSlots stored prototypes; distance
   // is the mean absolute difference relative to the range seen so far. A pattern farther than
@@ -78,6 +78,27 @@ struct AnomalyConfig {
   // Length of the refractory period in samples (0: off) and the factor applied within it.
   int refractory_points = 400;
   double refractory_factor = 0.0;
+  // Seasonal profiles (SeasonalProfile below): the distance of the value from the mean of its
+  // time-of-day bucket (`weight_daily`; 96 buckets of 15 minutes) or time-of-week bucket
+  // (`weight_weekly`; 96 buckets of 105 minutes), in units of that bucket's mean absolute
+  // deviation (at least `profile_floor` of the range seen so far). A profile scores only after
+  // two whole periods of timestamps and while the series follows it, i.e. while
+  // 1 - mean|x - bucket mean| / mean|x - slow level| >= `daily_gate` / `weekly_gate`.
+  // `profile_k` deviations score 0.5 and twice that scores 1. With `profile_direct` = 1 the
+  // score is applied after the likelihood, like the spatial check; 0 mixes it into the raw
+  // score instead. Bucket means and deviations are EWMAs with `profile_alpha` per 5 minutes of
+  // data (samples closer together weigh proportionally less).
+  double weight_daily = 1.0;
+  double weight_weekly = 1.0;
+  double daily_gate = 0.8;
+  double weekly_gate = 0.2;
+  double profile_k = 15.0;
+  double profile_alpha = 0.1;
+  double profile_floor = 0.02;
+  int profile_direct = 1;
+  // A profile whose departures of `profile_k` or more happen in more than this share of the
+  // samples it judges (EWMA over about 2,000 samples) is muted while they do (0: never).
+  double profile_max_rate = 0.001;
 };
 
 // Exponentially decayed histogram over an expanding range (bins are re-mapped when a value
@@ -98,12 +119,43 @@ class DecayedHistogram {
   bool init_ = false;
 };
 
+// Mean and mean absolute deviation of a series per phase of a period (a day, a week; 96
+// buckets from the timestamps), plus the evidence of how much of the series' variation the
+// profile explains. Part of AnomalyDetector's state (about 1 KB, no heap); not thread-safe.
+class SeasonalProfile {
+ public:
+  static constexpr int kBuckets = 96;
+  explicit SeasonalProfile(int64_t period_ms) : period_ms_(period_ms) {}
+  // |x - bucket mean| / max(bucket mean absolute deviation, floor), or -1 while the profile
+  // cannot judge: less than two periods since the first sample, fewer than two samples in the
+  // bucket, or Strength() below `gate`.
+  double Surprise(int64_t t_ms, double x, double floor, double gate) const;
+  // Learns x: bucket EWMAs with `alpha`, and the evidence for Strength() (against the series'
+  // own slow level) with `evidence_alpha`, both per 5 minutes of data and at most per sample.
+  void Learn(int64_t t_ms, double x, double alpha, double evidence_alpha);
+  // 1 - mean|x - bucket mean| / mean|x - slow level|: 1 = fully periodic, <= 0 = not at all.
+  double Strength() const { return level_abs_ > 0 ? 1.0 - season_abs_ / level_abs_ : 0.0; }
+
+ private:
+  int Bucket(int64_t t_ms) const;
+  int64_t period_ms_;
+  static constexpr double kAlphaStepMs = 300000;
+  int64_t t_first_ = 0, t_last_ = 0;
+  int64_t n_ = 0;
+  double level_ = 0;  // slow EWMA of the series (the non-seasonal baseline)
+  double season_abs_ = 0, level_abs_ = 0;
+  std::array<float, kBuckets> mean_{};
+  std::array<float, kBuckets> dev_{};
+  std::array<uint16_t, kBuckets> count_{};
+};
+
 class AnomalyDetector {
  public:
   explicit AnomalyDetector(const AnomalyConfig& config);
 
-  // Feeds the next sample (t_ms must not decrease; it is only used to order samples) and
-  // returns its anomaly score in [0,1]. Non-finite values return 0 and change nothing.
+  // Feeds the next sample (t_ms, Unix milliseconds, must not decrease; the seasonal profiles
+  // place the sample in the day and week by it) and returns its anomaly score in [0,1].
+  // Non-finite values return 0 and change nothing.
   double Update(int64_t t_ms, double value);
 
   // Bytes of per-series state (this object; it owns no heap memory).
@@ -117,6 +169,7 @@ class AnomalyDetector {
 
  private:
   static constexpr int kMaxShortWindow = 64;
+  static constexpr int64_t kDayMs = 86400000;
 
   AnomalyConfig config_;
   int64_t n_ = 0;
@@ -138,10 +191,10 @@ class AnomalyDetector {
   int block_n_ = 0;
   int64_t blocks_ = 0;
   double last_pattern_raw_ = 0;
-  static constexpr int kSeasonBuckets = 168;
-  std::array<float, kSeasonBuckets> season_mean_{};
-  std::array<float, kSeasonBuckets> season_var_{};
-  std::array<uint16_t, kSeasonBuckets> season_count_{};
+  static constexpr double kRateAlpha = 1.0 / 2016;
+  std::array<double, 2> season_rate_{};  // share of k-departures, daily and weekly
+  SeasonalProfile daily_{kDayMs};
+  SeasonalProfile weekly_{7 * kDayMs};
   DecayedHistogram histogram_;
   std::array<double, kMaxShortWindow> short_ring_{};
   int short_pos_ = 0, short_count_ = 0;

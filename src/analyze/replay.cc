@@ -248,8 +248,6 @@ const ParamSpec kParams[] = {
     {"weight_value_z", &AnomalyConfig::weight_value_z, 0, 1},
     {"weight_diff_z", &AnomalyConfig::weight_diff_z, 0, 1},
     {"weight_histogram", &AnomalyConfig::weight_histogram, 0, 1},
-    {"weight_seasonal", &AnomalyConfig::weight_seasonal, 0, 1},
-    {"seasonal_alpha", &AnomalyConfig::seasonal_alpha, 1e-9, 1},
     {"weight_pattern", &AnomalyConfig::weight_pattern, 0, 1},
     {"pattern_block", &AnomalyConfig::pattern_block, 1, 10000},
     {"pattern_vigilance", &AnomalyConfig::pattern_vigilance, 1e-6, 1},
@@ -263,6 +261,15 @@ const ParamSpec kParams[] = {
     {"alarm_level", &AnomalyConfig::alarm_level, 0, 1},
     {"refractory_points", &AnomalyConfig::refractory_points, 0, 1e9},
     {"refractory_factor", &AnomalyConfig::refractory_factor, 0, 1},
+    {"weight_daily", &AnomalyConfig::weight_daily, 0, 1},
+    {"weight_weekly", &AnomalyConfig::weight_weekly, 0, 1},
+    {"profile_alpha", &AnomalyConfig::profile_alpha, 1e-9, 1},
+    {"daily_gate", &AnomalyConfig::daily_gate, -kInf, 1},
+    {"weekly_gate", &AnomalyConfig::weekly_gate, -kInf, 1},
+    {"profile_k", &AnomalyConfig::profile_k, 1e-9, kInf},
+    {"profile_floor", &AnomalyConfig::profile_floor, 0, 1},
+    {"profile_direct", &AnomalyConfig::profile_direct, 0, 1},
+    {"profile_max_rate", &AnomalyConfig::profile_max_rate, 0, 1},
 };
 
 }  // namespace
