@@ -10,7 +10,28 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   prometheus prometheus-node-exporter prometheus-alertmanager python3-prometheus-client
   libhowardhinnant-date-dev tzdata sqlite3 curl
+  protobuf-compiler libprotobuf-dev libsnappy-dev
+  chromium
 )
+
+# node and npm for the dashboard (web/): Debian's, unless a node with npm is already installed
+# (NodeSource's nodejs bundles npm and conflicts with Debian's npm package).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then PACKAGES+=(nodejs npm); fi
+
+# The dashboard's npm packages (web/package-lock.json): uPlot, embedded into the binary, and
+# playwright-core for the browser tests. `npm ci` runs only when web/node_modules is missing or
+# the lock file changed since the last run.
+install_web_deps() {
+  local web sum stamp
+  web="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/web"
+  [ -f "$web/package-lock.json" ] || return 0
+  sum="$(sha256sum "$web/package-lock.json" | cut -d' ' -f1)"
+  stamp="$web/node_modules/.echomon-lock.sha256"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then return 0; fi
+  echo "echomon setup: npm ci in web/"
+  (cd "$web" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$sum" >"$stamp"
+}
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -20,6 +41,7 @@ for p in "${PACKAGES[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
+  install_web_deps
   exit 0
 fi
 
@@ -29,3 +51,4 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_web_deps

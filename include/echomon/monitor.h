@@ -113,6 +113,36 @@ struct PerformanceSummary {
   std::vector<CollectorStatus> collectors;
 };
 
+// Incident response statistics (docs/incidents.md), over every incident in the database.
+struct ResponseCounts {
+  uint64_t total_responses = 0;
+  uint64_t active_responses = 0;
+  uint64_t successful_responses = 0;  // resolved without escalating
+  uint64_t resolved_responses = 0;
+  uint64_t failed_responses = 0;
+  uint64_t escalated_responses = 0;
+  uint64_t dry_run_responses = 0;
+  double success_rate = 0;                  // successful / closed
+  double mean_time_to_resolve_seconds = 0;  // over resolved incidents; 0 when none
+};
+
+struct ActionStatistics {
+  uint64_t runs = 0;
+  uint64_t succeeded = 0;
+  uint64_t failed = 0;
+  uint64_t dry_run = 0;
+  uint64_t interrupted = 0;
+  double success_rate = 0;
+  double mean_duration_ms = 0;
+  uint64_t bytes_freed = 0;
+};
+
+struct ResponseStatistics : ResponseCounts {
+  bool available = false;  // false: incident response is not running (no statistics)
+  std::map<std::string, ResponseCounts> by_playbook;
+  std::map<std::string, ActionStatistics> by_action;  // by action type
+};
+
 class Monitor {
  public:
   // Loads the configuration (file or built-in), applies the overrides and prepares the agent.
@@ -158,6 +188,10 @@ class Monitor {
   // Writes the current snapshot, the summary and the last history_ms of every series to a
   // JSON file (atomically: a temporary file renamed into place). Fails naming the path.
   Status SaveMetrics(const std::string& path, int64_t history_ms = 600'000) const;
+
+  // Incident response statistics: totals, per playbook, per action type (what
+  // GET /api/v1/responses/stats answers). available=false before Start().
+  ResponseStatistics GetResponseStatistics() const;
 
   // "host:port" the HTTP server is bound to; empty when not serving.
   std::string http_address() const;

@@ -8,5 +8,10 @@ namespace echomon::cli {
 
 // Calls every Register* below (commands.cc).
 void RegisterExtraCommands(CLI::App& app, CommandRegistry& registry);
+void RegisterQueryCommands(CLI::App& app, CommandRegistry& registry);        // cmd_query.cc
+void RegisterReportCommands(CLI::App& app, CommandRegistry& registry);       // cmd_report.cc
+void RegisterCompletionCommands(CLI::App& app, CommandRegistry& registry);   // cmd_completion.cc
+void RegisterIncidentCommands(CLI::App& app, CommandRegistry& registry);     // cmd_incidents.cc
+void RegisterMaintenanceCommands(CLI::App& app, CommandRegistry& registry);  // cmd_maintenance.cc
 
 }  // namespace echomon::cli

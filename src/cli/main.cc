@@ -5,9 +5,11 @@
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -62,6 +64,8 @@ int RunAgent(const std::string& config, const std::string& listen, const std::st
   spdlog::info("echomon {} collecting; API at http://{}/ (metrics at /metrics)", echomon::kVersion,
                (*monitor)->http_address());
   std::cout << "echomon listening on http://" << (*monitor)->http_address() << "/" << std::endl;
+  std::cout << "dashboard: http://" << (*monitor)->http_address()
+            << "/#token=" << (*monitor)->token() << std::endl;
   while (true) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
@@ -100,12 +104,38 @@ int CheckConfig(const std::string& path) {
   return kExitOk;
 }
 
-int Status(const std::string& url, const std::string& config, bool as_json) {
+// The reasons the agent is in a critical state: critical alerts firing (not silenced) and
+// failing collectors.
+std::vector<std::string> CriticalReasons(const json& status, const json& alerts) {
+  std::vector<std::string> reasons;
+  for (const auto& a : alerts) {
+    if (a.value("severity", "") == "critical" && a.value("state", "") == "firing" &&
+        !a.value("silenced", false)) {
+      std::string labels = LabelText(a.value("labels", json::object()));
+      reasons.push_back("critical alert " + a.value("rule", std::string("?")) +
+                        (labels.empty() ? "" : "{" + labels + "}") + " firing");
+    }
+  }
+  for (const auto& c : status.value("collectors", json::array())) {
+    if (!c.value("healthy", true)) {
+      reasons.push_back("collector " + c.value("name", std::string("?")) +
+                        " failing: " + c.value("last_error", std::string()));
+    }
+  }
+  return reasons;
+}
+
+// echomon status: exit 1 when something is critical (a critical alert firing, a collector
+// failing), 2 when no agent answered.
+int Status(const std::string& url, const std::string& config, const std::string& token,
+           bool as_json) {
   const std::string base = AgentAddress(url, config);
   httplib::Client client(base);
   client.set_connection_timeout(2, 0);
   client.set_read_timeout(5, 0);
-  auto res = client.Get("/api/v1/status");
+  httplib::Headers headers;
+  if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
+  auto res = client.Get("/api/v1/status", headers);
   if (!res) {
     std::cerr << "echomon: no agent answered at " << base << " (" << httplib::to_string(res.error())
               << ")\n";
@@ -121,45 +151,76 @@ int Status(const std::string& url, const std::string& config, bool as_json) {
     std::cerr << "echomon: " << base << " answered something that is not JSON\n";
     return kExitUnreachable;
   }
-  bool healthy = true;
-  for (const auto& c : status.value("collectors", json::array())) {
-    if (!c.value("healthy", true)) healthy = false;
+  json alerts = json::array();
+  if (auto body = CallApi(base, "GET", "/api/v1/alerts", token)) {
+    json data = (*body)["data"];
+    if (data.is_array()) alerts = std::move(data);
   }
+  const std::vector<std::string> reasons = CriticalReasons(status, alerts);
+  const int rc = reasons.empty() ? kExitOk : kExitProblem;
   if (as_json) {
+    status["assessment"] = {{"critical", !reasons.empty()}, {"reasons", reasons}};
     std::cout << status.dump(2) << "\n";
-    return healthy ? kExitOk : kExitProblem;
+    return rc;
   }
+  const bool color = UseColor(STDOUT_FILENO);
   const json store = status.value("store", json::object());
-  std::printf("echomon %s at %s\n", status.value("version", "?").c_str(), base.c_str());
-  std::printf(
-      "  uptime      %.0f s, interval %lld ms, config %s\n", status.value("uptime_seconds", 0.0),
-      static_cast<long long>(status.value("interval_ms", 0)), status.value("config", "?").c_str());
+  std::printf("echomon %s at %s  %s\n", status.value("version", "?").c_str(), base.c_str(),
+              reasons.empty() ? Paint("OK", Color::kGreen, color).c_str()
+                              : Paint("CRITICAL", Color::kRed, color).c_str());
+  std::printf("  uptime      %s, interval %lld ms, config %s\n",
+              Ago(status.value("uptime_seconds", 0.0)).c_str(),
+              static_cast<long long>(status.value("interval_ms", 0)),
+              status.value("config", "?").c_str());
   std::printf("  store       %llu series, %llu samples in memory, %.1f MiB of %.0f MiB\n",
               static_cast<unsigned long long>(store.value("series", 0ULL)),
               static_cast<unsigned long long>(store.value("samples", 0ULL)),
               store.value("memory_bytes", 0.0) / 1048576.0,
               store.value("memory_budget_bytes", 0.0) / 1048576.0);
-  std::printf("\n  %-14s %-8s %10s %8s %8s %9s  %s\n", "COLLECTOR", "HEALTH", "LAST(ms)", "SAMPLES",
-              "ERRORS", "TIMEOUTS", "LAST ERROR");
-  const bool tty = isatty(STDOUT_FILENO);
+  int firing = 0, pending = 0, silenced = 0, critical = 0, warning = 0;
+  for (const auto& a : alerts) {
+    const std::string state = a.value("state", "");
+    if (a.value("silenced", false)) ++silenced;
+    if (state == "pending") ++pending;
+    if (state != "firing") continue;
+    ++firing;
+    if (a.value("severity", "") == "critical") ++critical;
+    if (a.value("severity", "") == "warning") ++warning;
+  }
+  std::string alert_line = std::to_string(firing) + " firing";
+  if (critical)
+    alert_line += ", " + Paint(std::to_string(critical) + " critical", Color::kRed, color);
+  if (warning)
+    alert_line += ", " + Paint(std::to_string(warning) + " warning", Color::kYellow, color);
+  alert_line +=
+      "; " + std::to_string(pending) + " pending; " + std::to_string(silenced) + " silenced";
+  std::printf("  alerts      %s\n\n", alert_line.c_str());
+  Table table({"COLLECTOR", "HEALTH", "LAST(ms)", "SAMPLES", "ERRORS", "TIMEOUTS", "LAST ERROR"},
+              {false, false, true, true, true, true, false});
+  char ms[32];
   for (const auto& c : status.value("collectors", json::array())) {
     const bool ok = c.value("healthy", true);
-    const char* health = ok ? "ok" : "FAILING";
-    const char* color = !tty ? "" : (ok ? "\033[32m" : "\033[31m");
-    const char* reset = tty ? "\033[0m" : "";
-    std::printf("  %-14s %s%-8s%s %10.2f %8llu %8llu %9llu  %s\n", c.value("name", "?").c_str(),
-                color, health, reset, c.value("last_duration_ms", 0.0),
-                static_cast<unsigned long long>(c.value("samples", 0ULL)),
-                static_cast<unsigned long long>(c.value("errors", 0ULL)),
-                static_cast<unsigned long long>(c.value("timeouts", 0ULL)),
-                c.value("last_error", "").c_str());
+    std::snprintf(ms, sizeof(ms), "%.2f", c.value("last_duration_ms", 0.0));
+    table.Add({{c.value("name", "?")},
+               {ok ? "ok" : "FAILING", ok ? Color::kGreen : Color::kRed},
+               {ms},
+               {std::to_string(c.value("samples", 0ULL))},
+               {std::to_string(c.value("errors", 0ULL)),
+                c.value("errors", 0ULL) ? Color::kYellow : Color::kNone},
+               {std::to_string(c.value("timeouts", 0ULL))},
+               {c.value("last_error", "")}});
   }
-  return healthy ? kExitOk : kExitProblem;
+  table.Print(stdout, color, 2);
+  if (!reasons.empty()) {
+    std::printf("\n%s\n", Paint("critical:", Color::kRed, color).c_str());
+    for (const auto& r : reasons) std::printf("  - %s\n", r.c_str());
+  }
+  return rc;
 }
 
 // echomon alerts: the active alerts; exit 1 when one is critical and not silenced.
-int Alerts(const std::string& base, bool as_json) {
-  auto body = CallApi(base, "GET", "/api/v1/alerts", "");
+int Alerts(const std::string& base, const std::string& token, bool as_json) {
+  auto body = CallApi(base, "GET", "/api/v1/alerts", token);
   if (!body) return kExitUnreachable;
   const json alerts = (*body)["data"];
   bool critical = false;
@@ -176,25 +237,30 @@ int Alerts(const std::string& base, bool as_json) {
     std::cout << "no active alerts\n";
     return kExitOk;
   }
-  const bool tty = isatty(STDOUT_FILENO);
-  std::printf("%-28s %-8s %-9s %10s %6s  %s\n", "RULE", "STATE", "SEVERITY", "VALUE", "SINCE",
-              "LABELS / SUMMARY");
+  const bool color = UseColor(STDOUT_FILENO);
+  Table table({"RULE", "STATE", "SEVERITY", "VALUE", "FOR", "LABELS", "SUMMARY"},
+              {false, false, false, true, true, false, false});
+  bool any_silenced = false;
+  char value[32];
   for (const auto& a : alerts) {
-    const std::string sev = a["severity"];
-    const char* color = !tty                ? ""
-                        : sev == "critical" ? "\033[31m"
-                        : sev == "warning"  ? "\033[33m"
-                                            : "";
-    const char* reset = tty ? "\033[0m" : "";
-    std::string state = a["state"];
-    if (a["silenced"].get<bool>()) state += "*";
-    std::printf("%-28s %-8s %s%-9s%s %10.4g %6s  %s\n", a["rule"].get<std::string>().c_str(),
-                state.c_str(), color, sev.c_str(), reset,
-                a["value"].is_number() ? a["value"].get<double>() : 0.0,
-                Ago(a["duration_seconds"].get<double>()).c_str(), LabelText(a["labels"]).c_str());
-    std::printf("%-28s %s\n", "", a["summary"].get<std::string>().c_str());
+    const std::string sev = a.value("severity", "");
+    std::string state = a.value("state", "");
+    if (a.value("silenced", false)) {
+      state += "*";
+      any_silenced = true;
+    }
+    std::snprintf(value, sizeof(value), "%.4g",
+                  a["value"].is_number() ? a["value"].get<double>() : NAN);
+    table.Add({{a.value("rule", "?")},
+               {state, state == "firing" ? Color::kBold : Color::kGray},
+               {sev, SeverityColor(sev)},
+               {value},
+               {Ago(a.value("duration_seconds", 0.0))},
+               {LabelText(a.value("labels", json::object()))},
+               {a.value("summary", "")}});
   }
-  if (tty) std::printf("(* silenced)\n");
+  table.Print(stdout, color);
+  if (any_silenced) std::printf("(* silenced)\n");
   return critical ? kExitProblem : kExitOk;
 }
 
@@ -208,8 +274,8 @@ int SilenceAdd(const std::string& base, const std::string& token, const std::str
   return kExitOk;
 }
 
-int SilenceList(const std::string& base, bool all, bool as_json) {
-  auto res = CallApi(base, "GET", all ? "/api/v1/silences?all=1" : "/api/v1/silences", "");
+int SilenceList(const std::string& base, const std::string& token, bool all, bool as_json) {
+  auto res = CallApi(base, "GET", all ? "/api/v1/silences?all=1" : "/api/v1/silences", token);
   if (!res) return kExitUnreachable;
   const json silences = (*res)["data"];
   if (as_json) {
@@ -220,15 +286,20 @@ int SilenceList(const std::string& base, bool all, bool as_json) {
     std::cout << "no silences\n";
     return kExitOk;
   }
-  std::printf("%-22s %-8s %-12s %s\n", "ID", "STATE", "AUTHOR", "MATCHERS / COMMENT");
+  const bool color = UseColor(STDOUT_FILENO);
+  const double now = static_cast<double>(std::time(nullptr));
+  Table table({"ID", "STATE", "ENDS IN", "AUTHOR", "MATCHERS", "COMMENT"});
   for (const auto& s : silences) {
-    std::printf("%-22s %-8s %-12s %s\n", s["id"].get<std::string>().c_str(),
-                s["state"].get<std::string>().c_str(), s["author"].get<std::string>().c_str(),
-                s["matchers"].get<std::string>().c_str());
-    if (!s["comment"].get<std::string>().empty()) {
-      std::printf("%-44s %s\n", "", s["comment"].get<std::string>().c_str());
-    }
+    const std::string state = s.value("state", "");
+    const double ends = s.value("ends_at", 0.0);
+    table.Add({{s.value("id", "?")},
+               {state, state == "active" ? Color::kGreen : Color::kGray},
+               {ends > now ? Ago(ends - now) : "-"},
+               {s.value("author", "")},
+               {s.value("matchers", "")},
+               {s.value("comment", "")}});
   }
+  table.Print(stdout, color);
   return kExitOk;
 }
 
@@ -321,26 +392,29 @@ int main(int argc, char** argv) {
   auto* check = app.add_subcommand("check-config", "Validate a configuration file");
   check->add_option("FILE", check_path, "Configuration file")->required();
 
-  std::string url;
+  std::string url, token;
   bool as_json = false;
+  const std::string token_help = "API token (default: $ECHOMON_TOKEN or <data_dir>/token)";
   auto* status = app.add_subcommand("status", "Show the status of a running agent");
   status->add_option("--url", url, "Agent URL (default from --config, else http://127.0.0.1:9470)");
   status->add_option("-c,--config", config, "Configuration file naming the listen address");
-  status->add_flag("--json", as_json, "Print the raw JSON status");
+  status->add_option("--token", token, token_help);
+  status->add_flag("--json", as_json, "Print the JSON status (with an \"assessment\")");
 
   auto* version = app.add_subcommand("version", "Print the version");
+  version->add_flag("--json", as_json, "Print JSON");
 
-  std::string token;
   auto* alerts = app.add_subcommand("alerts", "List the active alerts of a running agent");
   alerts->add_option("--url", url, "Agent URL");
   alerts->add_option("-c,--config", config, "Configuration file naming the listen address");
+  alerts->add_option("--token", token, token_help);
   alerts->add_flag("--json", as_json, "Print JSON");
 
   auto* silence = app.add_subcommand("silence", "Create, list and expire silences");
   silence->require_subcommand(1);
   silence->add_option("--url", url, "Agent URL");
   silence->add_option("-c,--config", config, "Configuration file (listen address, data_dir)");
-  silence->add_option("--token", token, "API token (default: $ECHOMON_TOKEN or <data_dir>/token)");
+  silence->add_option("--token", token, token_help);
   std::string matchers, duration = "2h", author, comment, silence_id;
   bool all = false;
   auto* silence_add = silence->add_subcommand("add", "Silence alerts matching label matchers");
@@ -385,20 +459,24 @@ int main(int argc, char** argv) {
   if (auto rc = registry.RunParsed()) return *rc;
   if (*run) return RunAgent(config, listen, data_dir, log_level);
   if (*check) return CheckConfig(check_path);
-  if (*status) return Status(url, config, as_json);
-  if (*alerts) return Alerts(AgentAddress(url, config), as_json);
+  if (*status) return Status(url, config, ApiToken(token, config), as_json);
+  if (*alerts) return Alerts(AgentAddress(url, config), ApiToken(token, config), as_json);
   if (*silence) {
     const std::string base = AgentAddress(url, config);
     if (*silence_add) {
       if (author.empty()) author = std::getenv("USER") ? std::getenv("USER") : "echomon";
       return SilenceAdd(base, ApiToken(token, config), matchers, duration, author, comment);
     }
-    if (*silence_list) return SilenceList(base, all, as_json);
+    if (*silence_list) return SilenceList(base, ApiToken(token, config), all, as_json);
     if (*silence_expire) return SilenceExpire(base, ApiToken(token, config), silence_id);
   }
   if (*expfmt_check) return ExpfmtCheck(expfmt_format, expfmt_file);
   if (*detect) return Detect(detect_input, detect_output, detect_config, detect_quiet);
   if (*version) {
+    if (as_json) {
+      std::cout << json{{"version", echomon::kVersion}}.dump() << "\n";
+      return kExitOk;
+    }
     std::cout << "echomon " << echomon::kVersion << "\n";
     return kExitOk;
   }

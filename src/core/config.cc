@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <utility>
@@ -46,14 +47,6 @@ constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "er
 // clang-format off
 constexpr std::string_view kReservedSections[] = {
     "silences",
-    "playbooks",
-    "response",
-    "actions",
-    "maintenance",
-    "gpu",
-    "components",
-    "remote_write",
-    "report",
 };
 // clang-format on
 constexpr std::string_view kRuleKinds[] = {"threshold", "trend",    "degradation",
@@ -477,6 +470,7 @@ class Loader {
          }},
         {"log_level", [&](const Field& f) { ReadLogLevel(f); }},
         {"host", [&](const Field& f) { ReadHost(f); }},
+        {"gpu", [&](const Field& f) { ReadGpu(f); }},
         {"storage", [&](const Field& f) { ReadStorage(f); }},
         {"server", [&](const Field& f) { ReadServer(f); }},
         {"monitoring_interval", [&](const Field& f) { ReadMonitoringInterval(f); }},
@@ -489,6 +483,13 @@ class Loader {
         {"notifiers", [&](const Field& f) { ReadNotifiers(f); }},
         {"anomaly", [&](const Field& f) { ReadAnomaly(f); }},
         {"scrape", [&](const Field& f) { ReadScrape(f); }},
+        {"components", [&](const Field& f) { ReadComponents(f); }},
+        {"playbooks", [&](const Field& f) { ReadPlaybooks(f); }},
+        {"response", [&](const Field& f) { ReadResponse(f); }},
+        {"remote_write", [&](const Field& f) { ReadRemoteWrite(f); }},
+        {"report", [&](const Field& f) { ReadReport(f); }},
+        {"actions", [&](const Field& f) { ReadActions(f); }},
+        {"maintenance", [&](const Field& f) { ReadMaintenance(f); }},
     };
     for (std::string_view reserved : kReservedSections) {
       keys.push_back({reserved, [this](const Field& f) {
@@ -526,6 +527,18 @@ class Loader {
         Suggest(level, std::vector<std::string_view>(std::begin(kLogLevels), std::end(kLogLevels)));
     if (!suggestion.empty()) message += "; did you mean " + suggestion + "?";
     Error(f, message);
+  }
+
+  // gpu: the NVML collector (docs/gpu.md).
+  void ReadGpu(const Field& section) {
+    GpuConfig& g = out_->config.gpu;
+    ReadSection(section,
+                {
+                    {"enabled", [&](const Field& f) { ReadBool(f, &g.enabled); }},
+                    {"library", [&](const Field& f) { ReadNonEmptyString(f, &g.library); }},
+                    {"per_process", [&](const Field& f) { ReadBool(f, &g.per_process); }},
+                    {"pcie_throughput", [&](const Field& f) { ReadBool(f, &g.pcie_throughput); }},
+                });
   }
 
   void ReadHost(const Field& section) {
@@ -1025,6 +1038,37 @@ class Loader {
     });
   }
 
+  // A list of actions ({type, name, timeout, params}) in a playbook step or maintenance task.
+  void ReadActionList(const Field& f, std::vector<PlaybookActionConfig>* out) {
+    ForEachItem(f, [&](const Field& action_item) {
+      PlaybookActionConfig a;
+      const Position at = PositionOf(action_item.value);
+      a.line = at.line;
+      a.column = at.column;
+      ReadSection(action_item,
+                  {
+                      {"type", [&](const Field& h) { ReadNonEmptyString(h, &a.type); }},
+                      {"name", [&](const Field& h) { ReadNonEmptyString(h, &a.name); }},
+                      {"timeout", [&](const Field& h) { ReadPositiveDuration(h, &a.timeout_ms); }},
+                      {"params",
+                       [&](const Field& h) {
+                         if (!h.value.IsMap() && !h.value.IsNull()) {
+                           return Error(
+                               h, "expected a mapping of parameters, got " + Describe(h.value));
+                         }
+                         a.params_json.clear();
+                         if (h.value.IsNull()) {
+                           a.params_json = "{}";
+                         } else {
+                           AppendJson(h.value, &a.params_json);
+                         }
+                       }},
+                  });
+      if (a.type.empty()) return Error(action_item, "an action needs a type");
+      out->push_back(std::move(a));
+    });
+  }
+
   void ReadScrape(const Field& section) {
     ScrapeConfig& sc = out_->config.scrape;
     std::set<std::string> names;
@@ -1053,6 +1097,8 @@ class Loader {
                          {"labels", [&](const Field& g) { ReadStringMap(g, &t.labels); }},
                          {"drop_labels",
                           [&](const Field& g) { ReadStringList(g, &t.drop_labels); }},
+                         {"interval",
+                          [&](const Field& g) { ReadPositiveDuration(g, &t.interval_ms); }},
                          {"sample_limit",
                           [&](const Field& g) {
                             int64_t n = 0;
@@ -1074,6 +1120,383 @@ class Loader {
                });
              }},
         });
+  }
+
+  // components: the push API and exec collectors (docs/components.md).
+  void ReadComponents(const Field& section) {
+    ComponentsConfig& cc = out_->config.components;
+    auto count = [&](const Field& g, int64_t lo, int64_t hi, int64_t* out) {
+      int64_t n = 0;
+      if (!ReadWholeNumber(g, &n)) return;
+      if (n < lo || n > hi) {
+        Error(g, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " +
+                     Describe(g.value));
+        return;
+      }
+      *out = n;
+    };
+    auto size = [&](const Field& g, uint64_t lo, uint64_t hi, int64_t* out) {
+      uint64_t n = 0;
+      if (!ReadSize(g, &n)) return;
+      if (n < lo || n > hi) {
+        Error(g, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
+                     " bytes, got " + Describe(g.value));
+        return;
+      }
+      *out = static_cast<int64_t>(n);
+    };
+    std::set<std::string> names;
+    ReadSection(
+        section,
+        {
+            {"push",
+             [&](const Field& f) {
+               PushConfig& p = cc.push;
+               ReadSection(f,
+                           {
+                               {"enabled", [&](const Field& g) { ReadBool(g, &p.enabled); }},
+                               {"max_body",
+                                [&](const Field& g) { size(g, 64, 64u << 20, &p.max_body_bytes); }},
+                               {"max_series_per_component",
+                                [&](const Field& g) {
+                                  count(g, 1, 1'000'000, &p.max_series_per_component);
+                                }},
+                               {"max_labels_per_series",
+                                [&](const Field& g) { count(g, 1, 64, &p.max_labels_per_series); }},
+                               {"max_components",
+                                [&](const Field& g) { count(g, 1, 100'000, &p.max_components); }},
+                               {"staleness",
+                                [&](const Field& g) { ReadPositiveDuration(g, &p.staleness_ms); }},
+                           });
+             }},
+            {"exec",
+             [&](const Field& f) {
+               ForEachItem(f, [&](const Field& item) {
+                 ExecComponentConfig e;
+                 e.line = PositionOf(item.value).line;
+                 size_t errors_before = out_->errors.size();
+                 ReadSection(
+                     item,
+                     {
+                         {"name", [&](const Field& g) { ReadNonEmptyString(g, &e.name); }},
+                         {"argv", [&](const Field& g) { ReadStringList(g, &e.argv); }},
+                         {"interval",
+                          [&](const Field& g) { ReadPositiveDuration(g, &e.interval_ms); }},
+                         {"timeout",
+                          [&](const Field& g) { ReadPositiveDuration(g, &e.timeout_ms); }},
+                         {"env", [&](const Field& g) { ReadStringMap(g, &e.env); }},
+                         {"labels", [&](const Field& g) { ReadStringMap(g, &e.labels); }},
+                         {"max_output",
+                          [&](const Field& g) { size(g, 64, 64u << 20, &e.max_output_bytes); }},
+                     });
+                 if (out_->errors.size() != errors_before) return;
+                 if (e.name.empty()) return Error(item, "an exec component needs a name");
+                 if (e.argv.empty() || e.argv[0].empty()) {
+                   return Error(item, "exec component '" + e.name + "' needs a non-empty argv");
+                 }
+                 if (!names.insert(e.name).second) {
+                   return Error(item, "exec component '" + e.name + "' is defined twice");
+                 }
+                 cc.exec.push_back(std::move(e));
+               });
+             }},
+        });
+  }
+
+  // remote_write: a list of endpoints (docs/remote-write.md).
+  void ReadRemoteWrite(const Field& section) {
+    std::set<std::string> names;
+    ForEachItem(section, [&](const Field& item) {
+      RemoteWriteConfig r;
+      r.line = PositionOf(item.value).line;
+      size_t errors_before = out_->errors.size();
+      auto count = [&](const Field& g, int64_t lo, int64_t hi, int64_t* out) {
+        int64_t n = 0;
+        if (!ReadWholeNumber(g, &n)) return;
+        if (n < lo || n > hi) {
+          Error(g, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
+                       ", got " + Describe(g.value));
+          return;
+        }
+        *out = n;
+      };
+      ReadSection(
+          item,
+          {
+              {"name", [&](const Field& g) { ReadNonEmptyString(g, &r.name); }},
+              {"url", [&](const Field& g) { ReadHttpUrl(g, &r.url); }},
+              {"headers",
+               [&](const Field& g) {
+                 ReadStringMap(g, &r.headers);
+                 for (const auto& [name, value] : r.headers) {
+                   std::string lower = Lower(name);
+                   if (lower == "content-type" || lower == "content-encoding" ||
+                       lower == "user-agent" || lower == "x-prometheus-remote-write-version") {
+                     Error(g, "header " + name + " is set by the protocol and cannot be changed");
+                   }
+                 }
+               }},
+              {"timeout", [&](const Field& g) { ReadPositiveDuration(g, &r.timeout_ms); }},
+              {"queue_capacity",
+               [&](const Field& g) { count(g, 1, 100'000'000, &r.queue_capacity); }},
+              {"max_samples_per_send",
+               [&](const Field& g) { count(g, 1, 1'000'000, &r.max_samples_per_send); }},
+              {"batch_send_deadline",
+               [&](const Field& g) { ReadPositiveDuration(g, &r.batch_send_deadline_ms); }},
+              {"min_backoff", [&](const Field& g) { ReadPositiveDuration(g, &r.min_backoff_ms); }},
+              {"max_backoff", [&](const Field& g) { ReadPositiveDuration(g, &r.max_backoff_ms); }},
+              {"external_labels",
+               [&](const Field& g) {
+                 ReadStringMap(g, &r.external_labels);
+                 for (const auto& [name, value] : r.external_labels) {
+                   if (!IsValidLabelName(name) || name.rfind("__", 0) == 0) {
+                     Error(g, "invalid external label name '" + Printable(name) + "'");
+                   }
+                 }
+               }},
+              {"drop_metrics",
+               [&](const Field& g) {
+                 std::string text;
+                 if (!ReadNonEmptyString(g, &text)) return;
+                 try {
+                   std::regex re(text, std::regex::ECMAScript);
+                 } catch (const std::regex_error& e) {
+                   return Error(
+                       g, "invalid regular expression " + Describe(g.value) + ": " + e.what());
+                 }
+                 r.drop_metrics = std::move(text);
+               }},
+          });
+      if (out_->errors.size() != errors_before) return;
+      if (r.url.empty()) return Error(item, "a remote_write endpoint needs a url");
+      if (r.min_backoff_ms > r.max_backoff_ms) {
+        return Error(item, "min_backoff must not exceed max_backoff");
+      }
+      if (r.name.empty()) r.name = r.url;
+      if (!names.insert(r.name).second) {
+        return Error(item, "remote_write endpoint '" + r.name + "' is defined twice");
+      }
+      out_->config.remote_write.push_back(std::move(r));
+    });
+  }
+
+  // YAML value as JSON text: unquoted true/false and numbers keep their type, ~ is null.
+  static void AppendJson(const YAML::Node& n, std::string* out) {
+    auto quote = [out](const std::string& text) {
+      *out += '"';
+      for (unsigned char c : text) {
+        if (c == '"' || c == '\\') {
+          *out += '\\';
+          *out += static_cast<char>(c);
+        } else if (c < 0x20) {
+          static constexpr char kHex[] = "0123456789abcdef";
+          *out += "\\u00";
+          *out += kHex[c >> 4];
+          *out += kHex[c & 15];
+        } else {
+          *out += static_cast<char>(c);
+        }
+      }
+      *out += '"';
+    };
+    if (n.IsMap()) {
+      *out += '{';
+      bool first = true;
+      for (const auto& entry : n) {
+        if (!first) *out += ',';
+        first = false;
+        quote(entry.first.IsScalar() ? entry.first.Scalar() : std::string("?"));
+        *out += ':';
+        AppendJson(entry.second, out);
+      }
+      *out += '}';
+    } else if (n.IsSequence()) {
+      *out += '[';
+      for (size_t i = 0; i < n.size(); ++i) {
+        if (i > 0) *out += ',';
+        AppendJson(n[i], out);
+      }
+      *out += ']';
+    } else if (n.IsScalar()) {
+      const std::string& v = n.Scalar();
+      double number = 0;
+      if (!IsQuoted(n) && (v == "true" || v == "false")) {
+        *out += v;
+      } else if (!IsQuoted(n) && ParseNumber(v, &number)) {
+        *out += FormatNumber(number);
+      } else if (!IsQuoted(n) && (v == "~" || v == "null")) {
+        *out += "null";
+      } else {
+        quote(v);
+      }
+    } else {
+      *out += "null";
+    }
+  }
+
+  void ReadEscalation(const Field& section, EscalationConfig* e) {
+    e->set = true;
+    ReadSection(
+        section,
+        {
+            {"levels",
+             [&](const Field& f) {
+               e->levels.clear();
+               ForEachItem(f, [&](const Field& item) {
+                 EscalationLevelConfig level;
+                 ReadSection(
+                     item,
+                     {
+                         {"notifiers",
+                          [&](const Field& g) { ReadStringList(g, &level.notifiers); }},
+                         {"delay",
+                          [&](const Field& g) { ReadNonNegativeDuration(g, &level.delay_ms); }},
+                     });
+                 e->levels.push_back(std::move(level));
+               });
+             }},
+            {"repeat_interval",
+             [&](const Field& f) { ReadPositiveDuration(f, &e->repeat_interval_ms); }},
+        });
+  }
+
+  void ReadPriorityMap(const Field& f, std::map<std::string, std::string>* out) {
+    std::map<std::string, std::string> m;
+    ReadStringMap(f, &m);
+    for (const auto& [severity, priority] : m) {
+      if (std::find(std::begin(kSeverities), std::end(kSeverities), severity) ==
+          std::end(kSeverities)) {
+        Error(f,
+              "unknown severity '" + Printable(severity) + "' (expected info, warning, critical)");
+        return;
+      }
+      if (priority != "P0" && priority != "P1" && priority != "P2" && priority != "P3") {
+        Error(f, "priority for " + severity + " must be P0, P1, P2 or P3, got \"" +
+                     Printable(priority) + "\"");
+        return;
+      }
+      (*out)[severity] = priority;
+    }
+  }
+
+  // playbooks: a list (docs/incidents.md).
+  void ReadPlaybooks(const Field& section) {
+    std::set<std::string> names;
+    ForEachItem(section, [&](const Field& item) {
+      PlaybookConfig p;
+      p.line = PositionOf(item.value).line;
+      size_t errors_before = out_->errors.size();
+      ReadSection(
+          item,
+          {
+              {"name", [&](const Field& f) { ReadNonEmptyString(f, &p.name); }},
+              {"match",
+               [&](const Field& f) {
+                 const Position at = f.where();
+                 p.match_line = at.line;
+                 p.match_column = at.column;
+                 if (f.value.IsMap()) {  // label: regex (fully matched)
+                   std::map<std::string, std::string> m;
+                   ReadStringMap(f, &m);
+                   for (const auto& [k, v] : m) {
+                     if (!p.match.empty()) p.match += ',';
+                     p.match += k + "=~\"" + EscapeLabelValue(v) + "\"";
+                   }
+                 } else {
+                   ReadNonEmptyString(f, &p.match);
+                 }
+               }},
+              {"priority", [&](const Field& f) { ReadPriorityMap(f, &p.priority); }},
+              {"cooldown", [&](const Field& f) { ReadNonNegativeDuration(f, &p.cooldown_ms); }},
+              {"max_runs_per_hour",
+               [&](const Field& f) { ReadIntInRange(f, 1, 3600, &p.max_runs_per_hour); }},
+              {"dry_run", [&](const Field& f) { ReadBool(f, &p.dry_run); }},
+              {"enabled", [&](const Field& f) { ReadBool(f, &p.enabled); }},
+              {"escalation", [&](const Field& f) { ReadEscalation(f, &p.escalation); }},
+              {"steps",
+               [&](const Field& f) {
+                 ForEachItem(f, [&](const Field& step_item) {
+                   PlaybookStepConfig step;
+                   step.line = PositionOf(step_item.value).line;
+                   ReadSection(
+                       step_item,
+                       {
+                           {"name", [&](const Field& g) { ReadNonEmptyString(g, &step.name); }},
+                           {"verify_after",
+                            [&](const Field& g) {
+                              ReadNonNegativeDuration(g, &step.verify_after_ms);
+                            }},
+                           {"on_failure",
+                            [&](const Field& g) {
+                              ReadChoice(g, {"next", "escalate"}, &step.on_failure);
+                            }},
+                           {"actions", [&](const Field& g) { ReadActionList(g, &step.actions); }},
+                       });
+                   if (step.actions.empty()) {
+                     return Error(step_item, "a step needs at least one action");
+                   }
+                   p.steps.push_back(std::move(step));
+                 });
+               }},
+          });
+      if (out_->errors.size() != errors_before) return;
+      if (p.name.empty()) return Error(item, "a playbook needs a name");
+      if (p.match.empty()) return Error(item, "playbook '" + p.name + "' needs match");
+      if (p.steps.empty()) return Error(item, "playbook '" + p.name + "' needs steps");
+      if (!names.insert(p.name).second) {
+        return Error(item, "playbook '" + p.name + "' is defined twice");
+      }
+      out_->config.playbooks.push_back(std::move(p));
+    });
+  }
+
+  void ReadResponse(const Field& section) {
+    ResponseConfig& r = out_->config.response;
+    ReadSection(
+        section,
+        {
+            {"enabled", [&](const Field& f) { ReadBool(f, &r.enabled); }},
+            {"dry_run", [&](const Field& f) { ReadBool(f, &r.dry_run); }},
+            {"max_concurrent",
+             [&](const Field& f) { ReadIntInRange(f, 1, 64, &r.max_concurrent); }},
+            {"default_playbooks", [&](const Field& f) { ReadBool(f, &r.default_playbooks); }},
+            {"escalation", [&](const Field& f) { ReadEscalation(f, &r.escalation); }},
+            {"priority", [&](const Field& f) { ReadPriorityMap(f, &r.priority); }},
+            {"renice_cpu_offender", [&](const Field& f) { ReadBool(f, &r.renice_cpu_offender); }},
+            {"drop_caches", [&](const Field& f) { ReadBool(f, &r.drop_caches); }},
+            {"engine_service", [&](const Field& f) { ReadNonEmptyString(f, &r.engine_service); }},
+            {"engine_url", [&](const Field& f) { ReadHttpUrl(f, &r.engine_url); }},
+        });
+  }
+
+  void ReadReport(const Field& section) {
+    ReportConfig& r = out_->config.report;
+    auto positive = [&](const Field& f, double* out) {
+      double v = 0;
+      if (!ReadNumber(f, &v)) return;
+      if (!(v > 0)) return Error(f, "must be positive, got " + Describe(f.value));
+      *out = v;
+    };
+    ReadSection(section,
+                {
+                    {"window",
+                     [&](const Field& f) {
+                       int64_t ms = 0;
+                       if (!ReadDuration(f, &ms)) return;
+                       if (ms <= 0) return Error(f, "must be positive, got " + Describe(f.value));
+                       r.window_ms = ms;
+                     }},
+                    {"slo",
+                     [&](const Field& f) {
+                       ReadSection(
+                           f, {
+                                  {"latency_p95_ms",
+                                   [&](const Field& g) { positive(g, &r.latency_p95_ms); }},
+                                  {"min_tokens_per_second",
+                                   [&](const Field& g) { positive(g, &r.min_tokens_per_second); }},
+                              });
+                     }},
+                });
   }
 
   void ReadAnomaly(const Field& section) {
@@ -1154,6 +1577,184 @@ class Loader {
       if (n.name.empty()) n.name = n.type;
       out_->config.alerting.notifiers.push_back(std::move(n));
     });
+  }
+
+  // actions: limits for the action library (docs/actions.md).
+  void ReadActions(const Field& section) {
+    ActionsConfig& a = out_->config.actions;
+    auto absolute_dirs = [&](const Field& f, std::vector<std::string>* out) {
+      std::vector<std::string> dirs;
+      ReadStringList(f, &dirs);
+      for (auto& d : dirs) {
+        if (d.empty() || d[0] != '/') {
+          Error(f, "expected absolute directories, got \"" + Printable(d) + "\"");
+          return false;
+        }
+        fs::path p = fs::path(d).lexically_normal();
+        for (const auto& part : p) {
+          if (part == "..") {
+            Error(f, "must not contain \"..\", got \"" + Printable(d) + "\"");
+            return false;
+          }
+        }
+        if (p == "/") {
+          Error(f, "\"/\" would let cleanup delete anywhere; name the directories");
+          return false;
+        }
+        d = p.string();
+        while (d.size() > 1 && d.back() == '/') d.pop_back();
+      }
+      *out = std::move(dirs);
+      return true;
+    };
+    ReadSection(
+        section,
+        {
+            {"writable_dirs",
+             [&](const Field& f) { a.writable_dirs_set = absolute_dirs(f, &a.writable_dirs); }},
+            {"http_allow",
+             [&](const Field& f) {
+               std::vector<std::string> list;
+               ReadStringList(f, &list);
+               for (const auto& u : list) {
+                 if (u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0) {
+                   return Error(f, "expected http:// or https:// URL prefixes, got \"" +
+                                       Printable(u) + "\"");
+                 }
+               }
+               a.http_allow = std::move(list);
+             }},
+            {"max_output",
+             [&](const Field& f) {
+               uint64_t bytes = 0;
+               if (!ReadSize(f, &bytes)) return;
+               if (bytes < 256 || bytes > (64u << 20)) {
+                 return Error(f, "must be between 256B and 64MiB, got " + Describe(f.value));
+               }
+               a.max_output_bytes = bytes;
+             }},
+            {"max_timeout", [&](const Field& f) { ReadPositiveDuration(f, &a.max_timeout_ms); }},
+            {"cgroup_root",
+             [&](const Field& f) {
+               std::string root;
+               if (!ReadNonEmptyString(f, &root)) return;
+               if (root[0] != '/') return Error(f, "must be an absolute path");
+               a.cgroup_root = root;
+             }},
+            {"services",
+             [&](const Field& f) {
+               if (f.value.IsNull()) return;
+               if (!f.value.IsMap()) {
+                 return Error(f, "expected a mapping of service names, got " + Describe(f.value));
+               }
+               for (const auto& entry : f.value) {
+                 const YAML::Node key = entry.first;
+                 if (!key.IsScalar() || key.Scalar().empty()) {
+                   Error(PositionOf(key), f.path, "keys must be plain service names");
+                   continue;
+                 }
+                 Field item{f.path + "." + Printable(key.Scalar()), key, entry.second};
+                 ActionServiceConfig svc;
+                 size_t errors_before = out_->errors.size();
+                 ReadSection(
+                     item,
+                     {
+                         {"restart", [&](const Field& g) { ReadStringList(g, &svc.restart); }},
+                         {"health_url", [&](const Field& g) { ReadHttpUrl(g, &svc.health_url); }},
+                         {"health_timeout",
+                          [&](const Field& g) { ReadPositiveDuration(g, &svc.health_timeout_ms); }},
+                     });
+                 if (out_->errors.size() != errors_before) continue;
+                 if (svc.restart.empty()) {
+                   Error(item, "service '" + Printable(key.Scalar()) +
+                                   "' needs restart: [program, args...] (no shell is used)");
+                   continue;
+                 }
+                 a.services[key.Scalar()] = std::move(svc);
+               }
+             }},
+        });
+  }
+
+  // maintenance: scheduler settings and tasks (docs/maintenance.md).
+  void ReadMaintenance(const Field& section) {
+    MaintenanceConfig& m = out_->config.maintenance;
+    std::set<std::string> names;
+    ReadSection(
+        section,
+        {
+            {"enabled", [&](const Field& f) { ReadBool(f, &m.enabled); }},
+            {"builtin_tasks", [&](const Field& f) { ReadBool(f, &m.builtin_tasks); }},
+            {"health_urls",
+             [&](const Field& f) {
+               std::vector<std::string> urls;
+               ReadStringList(f, &urls);
+               for (const auto& u : urls) {
+                 if (u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0) {
+                   return Error(f,
+                                "expected http:// or https:// URLs, got \"" + Printable(u) + "\"");
+                 }
+               }
+               m.health_urls = std::move(urls);
+             }},
+            {"tasks",
+             [&](const Field& f) {
+               ForEachItem(f, [&](const Field& item) {
+                 MaintenanceTaskConfig t;
+                 t.line = PositionOf(item.value).line;
+                 size_t errors_before = out_->errors.size();
+                 ReadSection(
+                     item,
+                     {
+                         {"name", [&](const Field& g) { ReadNonEmptyString(g, &t.name); }},
+                         {"schedule",
+                          [&](const Field& g) {
+                            std::string text;
+                            if (!ReadNonEmptyString(g, &text)) return;
+                            std::istringstream in(text);
+                            std::string field;
+                            int n = 0;
+                            while (in >> field) {
+                              ++n;
+                              if (field.find_first_not_of("0123456789*,/-") != std::string::npos) {
+                                return Error(g, "cron field \"" + Printable(field) +
+                                                    "\" may only use digits, * , / and -");
+                              }
+                            }
+                            if (n != 5) {
+                              return Error(g,
+                                           "expected 5 cron fields (minute hour day-of-month "
+                                           "month day-of-week), got " +
+                                               Describe(g.value));
+                            }
+                            t.schedule = text;
+                          }},
+                         {"interval",
+                          [&](const Field& g) { ReadPositiveDuration(g, &t.interval_ms); }},
+                         {"jitter",
+                          [&](const Field& g) { ReadNonNegativeDuration(g, &t.jitter_ms); }},
+                         {"timeout",
+                          [&](const Field& g) { ReadPositiveDuration(g, &t.timeout_ms); }},
+                         {"enabled", [&](const Field& g) { ReadBool(g, &t.enabled); }},
+                         {"dry_run", [&](const Field& g) { ReadBool(g, &t.dry_run); }},
+                         {"actions",
+                          [&](const Field& g) {
+                            t.actions_set = true;
+                            ReadActionList(g, &t.actions);
+                          }},
+                     });
+                 if (out_->errors.size() != errors_before) return;
+                 if (t.name.empty()) return Error(item, "a maintenance task needs a name");
+                 if (!t.schedule.empty() && t.interval_ms > 0) {
+                   return Error(item, "task '" + t.name + "': set schedule or interval, not both");
+                 }
+                 if (!names.insert(t.name).second) {
+                   return Error(item, "maintenance task '" + t.name + "' is defined twice");
+                 }
+                 m.tasks.push_back(std::move(t));
+               });
+             }},
+        });
   }
 
   // Checks between settings, made once every key has been read so their order does not matter.

@@ -26,6 +26,14 @@ struct HostCollectorConfig {
   std::vector<std::string> exclude_interfaces;
 };
 
+// The NVML GPU collector (docs/gpu.md).
+struct GpuConfig {
+  bool enabled = true;
+  std::string library = "libnvidia-ml.so.1";  // dlopen name or path
+  bool per_process = true;                    // per-process GPU memory series
+  bool pcie_throughput = true;                // 2 NVML calls of ~20 ms each per GPU per tick
+};
+
 struct StorageConfig {
   // Where durable state lives. Empty: "var" next to the config file, or ./var for the
   // built-in configuration. Resolved to an absolute path by the loader.
@@ -123,12 +131,39 @@ struct ScrapeTargetConfig {
   std::map<std::string, std::string> labels;   // added to every sample
   std::vector<std::string> drop_labels;
   int64_t sample_limit = 50'000;
+  int64_t interval_ms = 0;  // scrape every interval; 0: the agent's interval (every tick)
 };
 
 struct ScrapeConfig {
   std::vector<ScrapeTargetConfig> targets;
   // Without an engine target: look for Aphrodite (2242) and vLLM (8000) on loopback at start.
   bool engine_discovery = true;
+};
+
+// Custom components: the push API and exec collectors (docs/components.md).
+struct PushConfig {
+  bool enabled = true;
+  int64_t max_body_bytes = 1 << 20;
+  int64_t max_series_per_component = 10'000;
+  int64_t max_labels_per_series = 32;
+  int64_t max_components = 1000;
+  int64_t staleness_ms = 5 * 60'000;  // a component silent this long goes stale
+};
+
+struct ExecComponentConfig {
+  int line = 0;
+  std::string name;
+  std::vector<std::string> argv;  // argv[0]: absolute path, or looked up in the agent's PATH
+  int64_t interval_ms = 0;        // 0: the agent's interval
+  int64_t timeout_ms = 10'000;    // the program is killed after this
+  std::map<std::string, std::string> env;     // the program's environment (plus PATH)
+  std::map<std::string, std::string> labels;  // added to every sample
+  int64_t max_output_bytes = 1 << 20;         // stdout beyond this fails the run
+};
+
+struct ComponentsConfig {
+  PushConfig push;
+  std::vector<ExecComponentConfig> exec;
 };
 
 // Streaming anomaly detection over watched series (docs/anomaly.md).
@@ -140,18 +175,148 @@ struct AnomalyWatchConfig {
   int warmup = 150;        // samples per series before it may score
 };
 
+// One Prometheus remote-write endpoint (docs/remote-write.md). Prometheus' defaults where
+// Prometheus has one.
+struct RemoteWriteConfig {
+  int line = 0;
+  std::string name;  // defaults to the url
+  std::string url;
+  std::map<std::string, std::string> headers;  // e.g. Authorization: Bearer ...
+  int64_t timeout_ms = 30'000;                 // per request
+  int64_t queue_capacity = 200'000;            // samples waiting; beyond, new ones are dropped
+  int64_t max_samples_per_send = 2000;
+  int64_t batch_send_deadline_ms = 5000;  // a partial batch waits at most this long
+  int64_t min_backoff_ms = 30;
+  int64_t max_backoff_ms = 5000;
+  std::map<std::string, std::string> external_labels;  // added to every series sent
+  std::string drop_metrics;  // regex over the whole metric name; matches are not sent
+};
+
+// Incident response (docs/incidents.md): playbooks matched to alerts, and the global switches.
+struct PlaybookActionConfig {
+  int line = 0;
+  int column = 0;
+  std::string type;                // an action type (docs/actions.md)
+  std::string name;                // label in records; empty: the type
+  std::string params_json = "{}";  // the action's parameters, converted from YAML to JSON text
+  int64_t timeout_ms = 30'000;
+};
+
+struct PlaybookStepConfig {
+  int line = 0;
+  std::string name;  // empty: "step N"
+  std::vector<PlaybookActionConfig> actions;
+  int64_t verify_after_ms = 60'000;  // wait this long for the alert to resolve after the actions
+  std::string on_failure = "next";   // a failed action: next (verify, then the next step), escalate
+};
+
+struct EscalationLevelConfig {
+  std::vector<std::string> notifiers;  // notifier names; empty: every configured notifier
+  int64_t delay_ms = 0;                // after the previous level (the first: after escalating)
+};
+
+struct EscalationConfig {
+  bool set = false;  // false: the playbook uses response.escalation
+  std::vector<EscalationLevelConfig> levels;
+  int64_t repeat_interval_ms = 3600'000;  // after the last level, start again after this
+};
+
+struct PlaybookConfig {
+  int line = 0;
+  int match_line = 0;  // where `match` is, for errors found when it is parsed
+  int match_column = 0;
+  std::string name;
+  std::string match;  // matchers: alertname=~"disk_.*",severity="critical"
+  std::map<std::string, std::string> priority;  // severity -> P0..P3 (over response.priority)
+  std::vector<PlaybookStepConfig> steps;
+  int64_t cooldown_ms = 10 * 60'000;  // after an incident of this playbook closes
+  int max_runs_per_hour = 6;
+  bool dry_run = false;
+  bool enabled = true;
+  EscalationConfig escalation;
+};
+
+struct ResponseConfig {
+  bool enabled = true;
+  bool dry_run = false;           // plan and record every action, execute none
+  int max_concurrent = 3;         // incidents running actions at once
+  bool default_playbooks = true;  // the built-in playbooks (docs/incidents.md) after `playbooks`
+  EscalationConfig escalation;    // default levels: every notifier at once, repeated hourly
+  std::map<std::string, std::string> priority = {
+      {"critical", "P1"}, {"warning", "P2"}, {"info", "P3"}};
+  // What the built-in playbooks may do beyond diagnosing and cleaning the agent's own files.
+  bool renice_cpu_offender = false;  // high CPU: renice the top process that is not the agent
+  bool drop_caches = false;          // memory pressure: write /proc/sys/vm/drop_caches
+  std::string engine_service;        // latency/throughput/GPU: restart this actions.services entry
+  std::string engine_url;            // latency/throughput: POST here first (in actions.http_allow)
+};
+
+// Reports (docs/reports.md): the default window and the engine's service-level targets.
+struct ReportConfig {
+  int64_t window_ms = 24LL * 3600 * 1000;  // default report window (?since= overrides)
+  double latency_p95_ms = 5000;            // p95 end-to-end request latency target
+  double min_tokens_per_second = 10;       // generation throughput target while busy
+};
+
+// actions: what actions may touch (docs/actions.md, "Limits").
+struct ActionServiceConfig {
+  std::vector<std::string> restart;  // argv of the restart command (no shell)
+  std::string health_url;            // polled until 2xx after the restart; empty: none
+  int64_t health_timeout_ms = 60'000;
+};
+
+struct ActionsConfig {
+  bool writable_dirs_set = false;          // false: the agent's own logs, reports, alerts dirs
+  std::vector<std::string> writable_dirs;  // absolute
+  std::vector<std::string> http_allow;     // URL prefixes the http action may call
+  std::map<std::string, ActionServiceConfig> services;
+  uint64_t max_output_bytes = 64 * 1024;  // captured output kept per action
+  int64_t max_timeout_ms = 10 * 60 * 1000;
+  std::string cgroup_root = "/sys/fs/cgroup";  // cpu_limit stays under it
+};
+
+// maintenance: the scheduler and its tasks (docs/maintenance.md). A task named like a built-in
+// one (system_cleanup, memory_optimization, health_check, log_rotation) overrides its settings.
+struct MaintenanceTaskConfig {
+  int line = 0;
+  std::string name;
+  std::string schedule;     // 5-field cron ("30 2 * * *"); empty: interval
+  int64_t interval_ms = 0;  // 0 with no schedule: the built-in's cadence
+  int64_t jitter_ms = -1;   // -1: the default (built-ins: 1% of the interval, at most 5m)
+  int64_t timeout_ms = 0;   // 0: the default (5m)
+  bool enabled = true;
+  bool dry_run = false;
+  bool actions_set = false;
+  std::vector<PlaybookActionConfig> actions;  // same shape as a playbook step's actions
+};
+
+struct MaintenanceConfig {
+  bool enabled = true;
+  bool builtin_tasks = true;             // the four built-in tasks
+  std::vector<std::string> health_urls;  // checked by health_check
+  std::vector<MaintenanceTaskConfig> tasks;
+};
+
 struct Config {
   std::string source;                // path the configuration came from; "" for the built-in one
   int64_t interval_ms = 1000;        // collection interval
   int64_t collector_timeout_ms = 0;  // per-collector timeout; 0 means interval_ms / 2
   std::string log_level = "info";
   HostCollectorConfig host;
+  GpuConfig gpu;
   StorageConfig storage;
   ServerConfig server;
   LegacyConfig legacy;
   AlertingConfig alerting;
   AnomalyWatchConfig anomaly;
   ScrapeConfig scrape;
+  std::vector<RemoteWriteConfig> remote_write;
+  ComponentsConfig components;
+  std::vector<PlaybookConfig> playbooks;
+  ResponseConfig response;
+  ReportConfig report;
+  ActionsConfig actions;
+  MaintenanceConfig maintenance;
 
   int64_t EffectiveCollectorTimeoutMs() const {
     return collector_timeout_ms > 0 ? collector_timeout_ms : interval_ms / 2;

@@ -10,9 +10,15 @@
 
 namespace echomon::core {
 
-enum class MetricType { kGauge, kCounter };
+// kHistogram / kSummary mark every series of a scraped or pushed histogram (`_bucket`, `_sum`,
+// `_count`) or summary (quantiles, `_sum`, `_count`), so /metrics can expose the family with
+// its type; kUntyped is an exposed family of unknown type.
+enum class MetricType { kGauge, kCounter, kHistogram, kSummary, kUntyped };
 
-const char* MetricTypeName(MetricType type);  // "gauge" / "counter"
+// "gauge", "counter", "histogram", "summary", "untyped".
+const char* MetricTypeName(MetricType type);
+// The inverse of MetricTypeName; anything else is kGauge.
+MetricType MetricTypeFromName(std::string_view name);
 
 struct Sample {
   std::string name;

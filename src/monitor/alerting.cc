@@ -18,6 +18,8 @@
 #include "alert/notify/program_notifier.h"
 #include "alert/sqlite_journal.h"
 #include "core/log.h"
+#include "respond/action.h"
+#include "respond/incidents/playbook.h"
 
 namespace echomon::monitor {
 namespace {
@@ -184,6 +186,10 @@ std::vector<std::string> AlertingConfigProblems(const core::Config& config) {
   if (!rules.ok()) problems.push_back(rules.status().message());
   auto windows = BuildMaintenanceWindows(config);
   if (!windows.ok()) problems.push_back(windows.status().message());
+  // Playbooks answer alerts: their matchers and actions are checked with the rules.
+  const respond::ActionLimits limits = respond::ActionLimitsFromConfig(config);
+  auto playbooks = respond::BuildPlaybooks(config, &limits);
+  if (!playbooks.ok()) problems.push_back(playbooks.status().message());
   return problems;
 }
 
@@ -213,6 +219,47 @@ class HandlerNotifier final : public alert::Notifier {
   std::vector<AlertHandler> handlers_;
 };
 
+// One configured notifier (log, file, webhook, alertmanager, program).
+Result<std::unique_ptr<alert::Notifier>> MakeConfiguredNotifier(const core::NotifierConfig& n,
+                                                                const std::string& alert_dir,
+                                                                const core::Config& config,
+                                                                Clock* clock) {
+  if (n.type == "log") return std::unique_ptr<alert::Notifier>(new alert::LogNotifier(n.name));
+  if (n.type == "file") {
+    std::string dir = n.directory.empty() ? alert_dir : n.directory;
+    if (dir.empty()) {
+      return Status::InvalidArgument(Where(config, n.line) +
+                                     "file notifier needs a directory when nothing is persisted");
+    }
+    return std::unique_ptr<alert::Notifier>(new alert::FileNotifier(dir, n.name));
+  }
+  if (n.type == "webhook") {
+    alert::WebhookOptions o;
+    o.name = n.name;
+    o.url = n.url;
+    o.headers = n.headers;
+    o.timeout_ms = n.timeout_ms;
+    return std::unique_ptr<alert::Notifier>(new alert::WebhookNotifier(o));
+  }
+  if (n.type == "alertmanager") {
+    alert::AlertmanagerOptions o;
+    o.name = n.name;
+    o.url = n.url;
+    o.headers = n.headers;
+    o.timeout_ms = n.timeout_ms;
+    o.resend_interval_ms = n.resend_interval_ms;
+    return std::unique_ptr<alert::Notifier>(new alert::AlertmanagerNotifier(o, clock));
+  }
+  if (n.type == "program") {
+    alert::ProgramOptions o;
+    o.name = n.name;
+    o.argv = n.argv;
+    o.timeout_ms = n.timeout_ms;
+    return std::unique_ptr<alert::Notifier>(new alert::ProgramNotifier(o));
+  }
+  return Status::InvalidArgument(Where(config, n.line) + "unknown notifier type '" + n.type + "'");
+}
+
 }  // namespace
 
 struct AlertingPipeline::Impl {
@@ -224,6 +271,10 @@ struct AlertingPipeline::Impl {
   std::unique_ptr<alert::SilenceStore> silences;
   std::unique_ptr<alert::NotificationDispatcher> dispatcher;
   HandlerNotifier* handlers = nullptr;  // owned by the dispatcher
+  // For SendToNotifiers (incident escalations): the notifiers as configured.
+  std::vector<core::NotifierConfig> notifier_configs;
+  std::string alert_dir;
+  core::Config config_source;
 
   mutable std::mutex mu;  // guards evaluator, last_results, snapshot state
   std::unique_ptr<analyze::RuleEvaluator> evaluator;
@@ -353,38 +404,13 @@ Result<std::unique_ptr<AlertingPipeline>> AlertingPipeline::Create(
       d->dispatcher->AddNotifier(std::make_unique<alert::FileNotifier>(alert_dir));
   }
   for (const auto& n : config.alerting.notifiers) {
-    if (n.type == "log") {
-      d->dispatcher->AddNotifier(std::make_unique<alert::LogNotifier>(n.name));
-    } else if (n.type == "file") {
-      std::string dir = n.directory.empty() ? alert_dir : n.directory;
-      if (dir.empty()) {
-        return Status::InvalidArgument(Where(config, n.line) +
-                                       "file notifier needs a directory when nothing is persisted");
-      }
-      d->dispatcher->AddNotifier(std::make_unique<alert::FileNotifier>(dir, n.name));
-    } else if (n.type == "webhook") {
-      alert::WebhookOptions o;
-      o.name = n.name;
-      o.url = n.url;
-      o.headers = n.headers;
-      o.timeout_ms = n.timeout_ms;
-      d->dispatcher->AddNotifier(std::make_unique<alert::WebhookNotifier>(o));
-    } else if (n.type == "alertmanager") {
-      alert::AlertmanagerOptions o;
-      o.name = n.name;
-      o.url = n.url;
-      o.headers = n.headers;
-      o.timeout_ms = n.timeout_ms;
-      o.resend_interval_ms = n.resend_interval_ms;
-      d->dispatcher->AddNotifier(std::make_unique<alert::AlertmanagerNotifier>(o, clock));
-    } else if (n.type == "program") {
-      alert::ProgramOptions o;
-      o.name = n.name;
-      o.argv = n.argv;
-      o.timeout_ms = n.timeout_ms;
-      d->dispatcher->AddNotifier(std::make_unique<alert::ProgramNotifier>(o));
-    }
+    auto notifier = MakeConfiguredNotifier(n, alert_dir, config, clock);
+    if (!notifier.ok()) return notifier.status();
+    d->dispatcher->AddNotifier(std::move(notifier).value());
   }
+  d->notifier_configs = config.alerting.notifiers;
+  d->alert_dir = alert_dir;
+  d->config_source = config;
   return std::unique_ptr<AlertingPipeline>(new AlertingPipeline(std::move(d)));
 }
 
@@ -463,6 +489,54 @@ void AlertingPipeline::Evaluate(int64_t now_ms) {
     d.WriteSnapshot(now_ms);
     d.last_snapshot_ms = now_ms;
   }
+}
+
+Status AlertingPipeline::SendToNotifiers(const std::vector<std::string>& names, const Alert& alert,
+                                         const std::map<std::string, std::string>& annotations) {
+  const Impl& d = *impl_;
+  std::vector<core::NotifierConfig> configs = d.notifier_configs;
+  if (configs.empty()) {  // the defaults: a log line, and a file when there is an alert directory
+    core::NotifierConfig log;
+    log.type = log.name = "log";
+    configs.push_back(log);
+    if (!d.alert_dir.empty()) {
+      core::NotifierConfig file;
+      file.type = file.name = "file";
+      configs.push_back(file);
+    }
+  }
+  for (const auto& name : names) {
+    if (std::none_of(configs.begin(), configs.end(),
+                     [&](const core::NotifierConfig& c) { return c.name == name; })) {
+      return Status::NotFound("no notifier named '" + name + "'");
+    }
+  }
+  const int64_t now = d.clock->NowMillis();
+  alert::Notification n;
+  n.kind = alert::EventKind::kFiring;
+  n.alert.id = alert.id;
+  n.alert.rule = alert.rule;
+  for (const auto& [k, v] : alert.labels) n.alert.labels.Set(k, v);
+  n.alert.fingerprint = alert::AlertTracker::Fingerprint(alert.rule, n.alert.labels);
+  n.alert.state = alert::AlertState::kFiring;
+  n.alert.severity = alert.severity;
+  n.alert.value = alert.value;
+  n.alert.threshold = alert.threshold;
+  n.alert.summary = alert.message;
+  n.alert.active_since_ms = n.alert.firing_since_ms = alert.timestamp_ms ? alert.timestamp_ms : now;
+  n.annotations = annotations;
+  n.annotations.emplace("summary", alert.message);
+  n.external_url = d.external_url;
+  n.at_ms = now;
+  std::string errors;
+  for (const auto& c : configs) {
+    if (!names.empty() && std::find(names.begin(), names.end(), c.name) == names.end()) continue;
+    auto notifier = MakeConfiguredNotifier(c, d.alert_dir, d.config_source, d.clock);
+    Status s = notifier.ok() ? (*notifier)->Deliver(n) : notifier.status();
+    if (!s.ok()) errors += (errors.empty() ? "" : "; ") + c.name + ": " + s.message();
+  }
+  if (!errors.empty()) return Status::Unavailable(errors);
+  return Status::Ok();
 }
 
 size_t AlertingPipeline::PumpNotifications() { return impl_->dispatcher->Pump(); }

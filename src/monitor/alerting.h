@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
@@ -33,7 +34,8 @@ namespace echomon::monitor {
 // Errors name the file, the line and the rule.
 Result<std::vector<analyze::RuleSpec>> BuildRules(const core::Config& config);
 Result<std::vector<alert::MaintenanceWindow>> BuildMaintenanceWindows(const core::Config& config);
-// Every semantic problem of the alerting configuration, one line each (empty: fine).
+// Every semantic problem of the alerting configuration (rules, maintenance windows, and the
+// playbooks that answer alerts), one line each (empty: fine).
 std::vector<std::string> AlertingConfigProblems(const core::Config& config);
 
 class AlertingPipeline {
@@ -59,6 +61,12 @@ class AlertingPipeline {
   size_t PumpNotifications();
 
   void AddHandler(AlertHandler handler);
+  // Delivers one message now, on the calling thread, to the named notifiers (empty: every
+  // configured notifier; "log" and "file" when none is configured), bypassing silences and the
+  // queues. Used for incident escalations. Fails naming an unknown notifier or each notifier
+  // that did not take the message.
+  Status SendToNotifiers(const std::vector<std::string>& names, const Alert& alert,
+                         const std::map<std::string, std::string>& annotations);
 
   // Self-metrics: alerts by state and severity, rule evaluation, notifier outcomes.
   void AppendSelfMetrics(core::SampleBatch& out) const;

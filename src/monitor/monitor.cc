@@ -113,6 +113,7 @@ collect::ScrapeTarget ToTarget(const core::ScrapeTargetConfig& t) {
   for (const auto& [k, v] : t.labels) out.extra_labels.Set(k, v);
   out.drop_labels = t.drop_labels;
   out.sample_limit = static_cast<size_t>(t.sample_limit);
+  out.interval_ms = t.interval_ms;
   return out;
 }
 
@@ -884,6 +885,48 @@ Status Monitor::SaveMetrics(const std::string& path, int64_t history_ms) const {
     return Status::IoError("cannot rename " + tmp + " to " + path + ": " + err);
   }
   return Status::Ok();
+}
+
+ResponseStatistics Monitor::GetResponseStatistics() const {
+  ResponseStatistics out;
+  const json stats = impl_->sources.Call("incidents.stats");
+  if (!stats.is_object()) return out;
+  auto counts = [](const json& j, ResponseCounts* c) {
+    auto n = [&j](const char* k) {
+      return j.contains(k) && j[k].is_number() ? j[k].get<uint64_t>() : uint64_t{0};
+    };
+    auto d = [&j](const char* k) {
+      return j.contains(k) && j[k].is_number() ? j[k].get<double>() : 0.0;
+    };
+    c->total_responses = n("total_responses");
+    c->active_responses = n("active_responses");
+    c->successful_responses = n("successful_responses");
+    c->resolved_responses = n("resolved_responses");
+    c->failed_responses = n("failed_responses");
+    c->escalated_responses = n("escalated_responses");
+    c->dry_run_responses = n("dry_run_responses");
+    c->success_rate = d("success_rate");
+    c->mean_time_to_resolve_seconds = d("mean_time_to_resolve_seconds");
+  };
+  out.available = true;
+  counts(stats, &out);
+  if (stats.contains("by_playbook") && stats["by_playbook"].is_object()) {
+    for (const auto& [name, j] : stats["by_playbook"].items()) counts(j, &out.by_playbook[name]);
+  }
+  if (stats.contains("by_action") && stats["by_action"].is_object()) {
+    for (const auto& [type, j] : stats["by_action"].items()) {
+      ActionStatistics& a = out.by_action[type];
+      a.runs = j.value("runs", uint64_t{0});
+      a.succeeded = j.value("succeeded", uint64_t{0});
+      a.failed = j.value("failed", uint64_t{0});
+      a.dry_run = j.value("dry_run", uint64_t{0});
+      a.interrupted = j.value("interrupted", uint64_t{0});
+      a.success_rate = j.value("success_rate", 0.0);
+      a.mean_duration_ms = j.value("mean_duration_ms", 0.0);
+      a.bytes_freed = j.value("bytes_freed", uint64_t{0});
+    }
+  }
+  return out;
 }
 
 std::string Monitor::http_address() const {

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/config.h"
 #include "echomon/clock.h"
 #include "echomon/status.h"
 #include "store/series_store.h"
@@ -57,6 +58,10 @@ struct ActionLimits {
   std::map<std::string, ServiceSpec> services;  // name -> how to restart it
   size_t max_output_bytes = 64 * 1024;          // captured stdout/stderr per action
   int64_t max_timeout_ms = 10 * 60 * 1000;      // cap on any action's timeout
+  // Where processes and cgroups are read/written (tests and containers may point elsewhere).
+  std::string proc_root = "/proc";
+  std::string cgroup_root = "/sys/fs/cgroup";  // cgroup v2 mount; cpu_limit stays under it
+  std::string vm_sysctl_dir = "/proc/sys/vm";  // drop_caches, compact_memory
 };
 
 // The alert/incident an action runs for, and the agent around it.
@@ -94,6 +99,11 @@ struct ActionResult {
   nlohmann::json ToJson() const;
   static ActionResult FromJson(const nlohmann::json& j);
 };
+
+// The limits of the `actions:` configuration section. Without writable_dirs: the agent's own
+// directories <data_dir>/logs, <data_dir>/reports and the alert files' directory
+// (alerting.alert_dir, default <data_dir>/alerts); none of them is created here.
+ActionLimits ActionLimitsFromConfig(const core::Config& config);
 
 // Checks a spec without running it: known type, parameters of the right shape, paths and URLs
 // within the limits. The message names the parameter and the problem.

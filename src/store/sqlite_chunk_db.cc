@@ -257,8 +257,7 @@ Status SqliteChunkDb::LoadAll(int64_t min_max_t, std::vector<SeriesRow>* series,
       return Status::IoError("database '" + path_ + "': malformed labels of series " +
                              std::to_string(row.id));
     }
-    row.type =
-        ColumnText(s, 4) == "counter" ? core::MetricType::kCounter : core::MetricType::kGauge;
+    row.type = core::MetricTypeFromName(ColumnText(s, 4));
     row.help = ColumnText(s, 5);
     series->push_back(std::move(row));
   }

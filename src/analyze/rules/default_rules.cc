@@ -101,6 +101,33 @@ std::vector<RuleSpec> DefaultRules() {
   rules.push_back(Threshold("host_anomaly_rate_high", "echomon_anomaly_rate", Comparison::kAbove,
                             {{kWarning, 0.3, 0.2}}, 2 * 60'000,
                             "{value} of the watched series are anomalous"));
+
+  // Custom components (docs/components.md): series pushed or run by the components collector.
+  // Without a component reporting them these rules have no data and never fire.
+  rules.push_back(Threshold("component_down", "echomon_component_up", Comparison::kBelow,
+                            {{kWarning, 1, std::nullopt}}, 60'000,
+                            "component {labels} is not reporting (stale, or its last push or "
+                            "run failed)"));
+  rules.push_back(Threshold("dtesn_reservoir_unstable", "dtesn_reservoir_spectral_radius",
+                            Comparison::kAbove, {{kWarning, 1.0, 0.98}}, 60'000,
+                            "DTESN reservoir {labels} spectral radius {value} above "
+                            "{threshold}: echo state property lost"));
+  rules.push_back(Threshold("dtesn_membrane_evolution_stalled", "dtesn_membrane_evolution_rate",
+                            Comparison::kBelow, {{kWarning, 0.001, 0.01}}, 5 * 60'000,
+                            "DTESN membranes {labels} evolving at {value}/s"));
+  auto transitions =
+      Threshold("dtesn_psystem_transitions_stalled", "dtesn_psystem_transitions_total",
+                Comparison::kBelow, {{kWarning, 0.001, 0.01}}, 5 * 60'000,
+                "P-system {labels} applied {value} rules/s over 5 minutes");
+  transitions.aggregation = WindowAggregation::kRate;
+  transitions.window_ms = 5 * 60'000;
+  rules.push_back(transitions);
+  rules.push_back(Threshold("echo_self_fitness_regressing", "echo_self_fitness_improvement",
+                            Comparison::kBelow, {{kWarning, -0.05, 0}}, 5 * 60'000,
+                            "Echo-Self {labels} best fitness changing by {value} per generation"));
+  rules.push_back(Threshold("echo_self_agent_performance_low", "echo_self_agent_performance",
+                            Comparison::kBelow, {{kWarning, 0.5, 0.55}}, 5 * 60'000,
+                            "Echo-Self agent {labels} performance {value} below {threshold}"));
   return rules;
 }
 

@@ -119,7 +119,8 @@ struct EngineCollector::Snapshot {
 EngineCollector::EngineCollector(ScrapeTarget target, Clock* clock)
     : target_(std::move(target)),
       clock_(clock != nullptr ? clock : SystemClock::Get()),
-      name_("engine:" + target_.name) {}
+      name_("engine:" + target_.name),
+      schedule_(target_.interval_ms) {}
 
 EngineCollector::~EngineCollector() = default;
 
@@ -131,13 +132,23 @@ void EngineCollector::EmitUp(bool up, core::SampleBatch& out) const {
 }
 
 Status EngineCollector::Collect(core::SampleBatch& out) {
+  const int64_t now_ns = clock_->MonotonicNanos();
+  if (!schedule_.Due(now_ns)) {
+    out.insert(out.end(), last_batch_.begin(), last_batch_.end());
+    return last_status_;
+  }
+  schedule_.Scraped(now_ns);
+  const size_t first = out.size();
   auto exposition = FetchExposition(target_);
   if (!exposition.ok()) {
     previous_.reset();
     EmitUp(false, out);
-    return exposition.status();
+    last_status_ = exposition.status();
+  } else {
+    last_status_ = Derive(exposition->families, clock_->MonotonicNanos(), out);
   }
-  return Derive(exposition->families, clock_->MonotonicNanos(), out);
+  if (target_.interval_ms > 0) last_batch_.assign(out.begin() + first, out.end());
+  return last_status_;
 }
 
 Status EngineCollector::Derive(const std::vector<expfmt::MetricFamily>& families, int64_t now_ns,

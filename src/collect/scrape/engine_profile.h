@@ -49,6 +49,10 @@ double HistogramQuantile(double q, std::vector<HistogramBucket> buckets);
 // When the endpoint cannot be scraped, or exposes no `vllm:`/`aphrodite:` metrics, Collect()
 // emits only echomon_engine_up{engine} 0 and returns the error (never zeros for the rest).
 //
+// With target.interval_ms set, a tick before the target is due scrapes nothing and re-emits
+// the previous scrape's derived samples and status unchanged; rates and quantiles then cover
+// the interval between two actual scrapes.
+//
 // Thread-safety: as for every Collector, one Collect() at a time.
 class EngineCollector final : public Collector {
  public:
@@ -74,6 +78,9 @@ class EngineCollector final : public Collector {
   ScrapeTarget target_;
   Clock* clock_;
   std::string name_;
+  ScrapeSchedule schedule_;
+  core::SampleBatch last_batch_;
+  Status last_status_;
   std::string prefix_;
   std::unique_ptr<Snapshot> previous_;
 };

@@ -68,6 +68,21 @@ bool IsCounterLike(expfmt::MetricType type) {
          type == expfmt::MetricType::kSummary || type == expfmt::MetricType::kGaugeHistogram;
 }
 
+core::MetricType StoredType(expfmt::MetricType type) {
+  switch (type) {
+    case expfmt::MetricType::kCounter:
+      return core::MetricType::kCounter;
+    case expfmt::MetricType::kHistogram:
+      return core::MetricType::kHistogram;
+    case expfmt::MetricType::kSummary:
+      return core::MetricType::kSummary;
+    case expfmt::MetricType::kUnknown:
+      return core::MetricType::kUntyped;
+    default:
+      return core::MetricType::kGauge;
+  }
+}
+
 std::string StripTotal(const std::string& name) {
   return EndsWith(name, "_total") ? name.substr(0, name.size() - 6) : name;
 }
@@ -145,10 +160,25 @@ Result<ScrapedExposition> FetchExposition(const ScrapeTarget& target) {
 
 ScrapeCollector::ScrapeCollector(ScrapeTarget target, Clock* clock)
     : target_(std::move(target)),
+      schedule_(target_.interval_ms),
       clock_(clock != nullptr ? clock : SystemClock::Get()),
       name_("scrape:" + target_.name) {}
 
 Status ScrapeCollector::Collect(core::SampleBatch& out) {
+  const int64_t now_ns = clock_->MonotonicNanos();
+  if (!schedule_.Due(now_ns)) {
+    out.insert(out.end(), last_batch_.begin(), last_batch_.end());
+    return last_status_;
+  }
+  schedule_.Scraped(now_ns);
+  ++scrapes_;
+  const size_t first = out.size();
+  last_status_ = Scrape(out);
+  if (target_.interval_ms > 0) last_batch_.assign(out.begin() + first, out.end());
+  return last_status_;
+}
+
+Status ScrapeCollector::Scrape(core::SampleBatch& out) {
   const int64_t start_ns = clock_->MonotonicNanos();
   const size_t first = out.size();
   Status status;
@@ -162,9 +192,7 @@ Status ScrapeCollector::Collect(core::SampleBatch& out) {
     }
     std::unordered_map<std::string, double> created_now;
     for (const auto& family : exposition->families) {
-      const core::MetricType type = family.type == expfmt::MetricType::kCounter
-                                        ? core::MetricType::kCounter
-                                        : core::MetricType::kGauge;
+      const core::MetricType type = StoredType(family.type);
       std::string_view help = InternHelp(family.help);
       for (const auto& sample : family.samples) {
         core::Labels labels = sample.labels;

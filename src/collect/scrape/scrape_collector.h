@@ -33,6 +33,31 @@ struct ScrapeTarget {
   core::Labels extra_labels;                   // added to every sample (override exposed ones)
   std::vector<std::string> drop_labels;        // removed from every sample
   size_t sample_limit = 50000;  // more samples fails the scrape; 0: the parser default only
+  // Scrape every interval_ms; 0 (or less than the agent's interval): on every tick. Between
+  // scrapes the collector re-emits what the last scrape produced (docs/engine.md).
+  int64_t interval_ms = 0;
+};
+
+// When a target with its own interval is due. Scrapes are spaced interval_ms apart on the
+// collector clock's monotonic time; a tick up to 5% of the interval early still counts as due,
+// so an interval that is a multiple of the agent's interval is kept despite tick jitter.
+// Not thread-safe (owned by one collector).
+class ScrapeSchedule {
+ public:
+  explicit ScrapeSchedule(int64_t interval_ms) : interval_ns_(interval_ms * 1'000'000) {}
+  // True when nothing was scraped yet, the interval is 0, or the interval has (nearly) passed.
+  bool Due(int64_t now_ns) const {
+    return !scraped_ || interval_ns_ <= 0 || now_ns - last_ns_ >= interval_ns_ - interval_ns_ / 20;
+  }
+  void Scraped(int64_t now_ns) {
+    scraped_ = true;
+    last_ns_ = now_ns;
+  }
+
+ private:
+  int64_t interval_ns_;
+  bool scraped_ = false;
+  int64_t last_ns_ = 0;
 };
 
 // A fetched and parsed exposition.
@@ -54,9 +79,14 @@ Result<ScrapedExposition> FetchExposition(const ScrapeTarget& target);
 //
 // Each Collect() scrapes once and appends, for every exposed sample, a core::Sample named as
 // exposed (suffix included: `_total`, `_bucket`, `_sum`, `_count`), labelled with the exposed
-// labels + target.extra_labels − target.drop_labels + target="<name>". Samples of counter
-// families are typed kCounter, all others kGauge. `_created` samples are not emitted; they are
-// remembered, and a changed `_created` for the same series counts a counter restart.
+// labels + target.extra_labels − target.drop_labels + target="<name>". Samples keep their
+// family's type: counter → kCounter, histogram parts → kHistogram, summary parts → kSummary,
+// unknown/untyped → kUntyped, everything else (gauge, info, stateset, gaugehistogram) → kGauge.
+// `_created` samples are not emitted; they are remembered, and a changed `_created` for the
+// same series counts a counter restart.
+//
+// With target.interval_ms set, a tick before the target is due scrapes nothing and re-emits
+// the previous scrape's samples (and self-metrics) and status unchanged.
 //
 // Self-metrics, labelled target="<name>", are appended on success and on failure:
 // echomon_scrape_up (1/0), echomon_scrape_duration_seconds, echomon_scrape_samples (samples
@@ -74,9 +104,17 @@ class ScrapeCollector final : public Collector {
   // Counter restarts detected through changed `_created` values since construction.
   uint64_t counter_restarts() const { return counter_restarts_; }
   uint64_t errors() const { return errors_; }
+  // Scrapes actually performed (ticks that only re-emitted are not counted).
+  uint64_t scrapes() const { return scrapes_; }
 
  private:
+  Status Scrape(core::SampleBatch& out);
+
   ScrapeTarget target_;
+  ScrapeSchedule schedule_;
+  core::SampleBatch last_batch_;
+  Status last_status_;
+  uint64_t scrapes_ = 0;
   Clock* clock_;
   std::string name_;
   uint64_t errors_ = 0;

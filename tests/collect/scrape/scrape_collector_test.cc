@@ -81,7 +81,7 @@ TEST(ScrapeCollector, ConvertsEverySampleOfARealVllmCapture) {
            {{"le", "20.0"}, {"model_name", "Qwen/Qwen3-0.6B"}, {"target", "vllm"}});
   ASSERT_NE(bucket, nullptr);
   EXPECT_EQ(bucket->value, 28);
-  EXPECT_EQ(bucket->type, core::MetricType::kGauge);
+  EXPECT_EQ(bucket->type, core::MetricType::kHistogram);
   ASSERT_NE(FindByName(out, "vllm:e2e_request_latency_seconds_sum"), nullptr);
   ASSERT_NE(FindByName(out, "vllm:e2e_request_latency_seconds_count"), nullptr);
 }
