@@ -14,6 +14,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     echomon::core::Labels labels;
     for (const auto& m : matchers) labels.Set(m.name, m.value);
     for (const auto& m : matchers) (void)m.Matches(labels);
+    // Whatever parsed renders back to text that parses to the same matchers (quoting and
+    // escaping can push the text past the length limit; that refusal is expected).
+    const std::string rendered = echomon::core::MatchersToString(matchers);
+    std::vector<echomon::core::LabelMatcher> back;
+    if (rendered.size() <= echomon::core::LabelMatcher::kMaxMatcherText &&
+        (!echomon::core::ParseLabelMatchers(rendered, &back, &error) ||
+         back.size() != matchers.size())) {
+      __builtin_trap();
+    }
   }
   int64_t t = 0;
   (void)echomon::server::ParseQueryTime(text, 1'700'000'000'000, &t);

@@ -193,10 +193,12 @@ Result<std::string> SilenceStore::Add(Silence silence, int64_t now_ms) {
   if (silence.matchers.empty()) {
     return Status::InvalidArgument("a silence needs at least one label matcher");
   }
-  for (const auto& m : silence.matchers) {
+  for (auto& m : silence.matchers) {
     if (!core::IsValidLabelName(m.name) && m.name != "alertname") {
       return Status::InvalidArgument("'" + m.name + "' is not a valid label name");
     }
+    std::string why;
+    if (!m.Compile(&why)) return Status::InvalidArgument(why);  // =~ / !~ must compile
   }
   if (silence.starts_ms == 0) silence.starts_ms = now_ms;
   if (silence.ends_ms <= silence.starts_ms) {

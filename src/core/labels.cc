@@ -1,6 +1,7 @@
 #include "core/labels.h"
 
 #include <algorithm>
+#include <regex>
 
 namespace echomon::core {
 
@@ -117,10 +118,84 @@ bool IsValidLabelName(std::string_view name) {
   return true;
 }
 
+struct LabelMatcher::Compiled {
+  std::regex re;
+};
+
+LabelMatcher::LabelMatcher(std::string name, Op op, std::string value)
+    : name(std::move(name)), op(op), value(std::move(value)) {
+  Compile();
+}
+
+bool LabelMatcher::Compile(std::string* error) {
+  re_.reset();
+  if (!IsRegex()) return true;
+  auto fail = [&](const std::string& why) {
+    if (error) *error = why;
+    return false;
+  };
+  if (value.size() > kMaxMatcherRegex) {
+    return fail("the regular expression for '" + name + "' is longer than " +
+                std::to_string(kMaxMatcherRegex) + " characters");
+  }
+  try {
+    re_ = std::make_shared<const Compiled>(Compiled{std::regex(value, std::regex::ECMAScript)});
+  } catch (const std::regex_error& e) {
+    return fail("invalid regular expression \"" + value + "\" for '" + name + "': " + e.what());
+  }
+  return true;
+}
+
+bool LabelMatcher::MatchesValue(std::string_view actual) const {
+  switch (op) {
+    case Op::kEqual:
+      return actual == value;
+    case Op::kNotEqual:
+      return actual != value;
+    case Op::kRegex:
+    case Op::kNotRegex: {
+      // std::regex recurses per character: values beyond kMaxRegexSubject never match a regex.
+      if (!re_ || actual.size() > kMaxRegexSubject) return false;
+      const bool m = std::regex_match(actual.begin(), actual.end(), re_->re);
+      return op == Op::kRegex ? m : !m;
+    }
+  }
+  return false;
+}
+
 bool LabelMatcher::Matches(const Labels& labels) const {
   const std::string* v = labels.Get(name);
-  std::string_view actual = v ? std::string_view(*v) : std::string_view();
-  return op == Op::kEqual ? actual == value : actual != value;
+  return MatchesValue(v ? std::string_view(*v) : std::string_view());
+}
+
+bool LabelMatcher::Matches(const std::map<std::string, std::string>& labels) const {
+  auto it = labels.find(name);
+  return MatchesValue(it == labels.end() ? std::string_view() : std::string_view(it->second));
+}
+
+std::string_view OpString(LabelMatcher::Op op) {
+  switch (op) {
+    case LabelMatcher::Op::kEqual:
+      return "=";
+    case LabelMatcher::Op::kNotEqual:
+      return "!=";
+    case LabelMatcher::Op::kRegex:
+      return "=~";
+    case LabelMatcher::Op::kNotRegex:
+      return "!~";
+  }
+  return "=";
+}
+
+bool MatchesAll(const std::vector<LabelMatcher>& matchers, const Labels& labels) {
+  return std::all_of(matchers.begin(), matchers.end(),
+                     [&](const LabelMatcher& m) { return m.Matches(labels); });
+}
+
+bool MatchesAll(const std::vector<LabelMatcher>& matchers,
+                const std::map<std::string, std::string>& labels) {
+  return std::all_of(matchers.begin(), matchers.end(),
+                     [&](const LabelMatcher& m) { return m.Matches(labels); });
 }
 
 std::string MatchersToString(const std::vector<LabelMatcher>& matchers) {
@@ -128,7 +203,8 @@ std::string MatchersToString(const std::vector<LabelMatcher>& matchers) {
   for (const auto& m : matchers) {
     if (!out.empty()) out += ',';
     out += m.name;
-    out += m.op == LabelMatcher::Op::kEqual ? "=\"" : "!=\"";
+    out += OpString(m.op);
+    out += '"';
     out += EscapeLabelValue(m.value);
     out += '"';
   }
@@ -141,10 +217,15 @@ bool ParseLabelMatchers(std::string_view text, std::vector<LabelMatcher>* out, s
   auto skip_ws = [&] {
     while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
   };
-  auto fail = [&](const std::string& why) {
-    *error = "at offset " + std::to_string(i) + ": " + why;
+  auto fail_at = [&](size_t at, const std::string& why) {
+    *error = "at offset " + std::to_string(at) + ": " + why;
+    out->clear();
     return false;
   };
+  auto fail = [&](const std::string& why) { return fail_at(i, why); };
+  if (text.size() > LabelMatcher::kMaxMatcherText) {
+    return fail("longer than " + std::to_string(LabelMatcher::kMaxMatcherText) + " characters");
+  }
   skip_ws();
   bool braced = i < text.size() && text[i] == '{';
   if (braced) ++i;
@@ -155,19 +236,27 @@ bool ParseLabelMatchers(std::string_view text, std::vector<LabelMatcher>* out, s
     size_t start = i;
     while (i < text.size() && (IsAlpha(text[i]) || IsDigit(text[i]) || text[i] == '_')) ++i;
     std::string name(text.substr(start, i - start));
-    if (!IsValidLabelName(name)) return fail("expected a label name");
+    if (!IsValidLabelName(name)) return fail_at(start, "expected a label name");
     skip_ws();
     LabelMatcher m;
     m.name = std::move(name);
-    if (text.substr(i, 2) == "!=") {
+    const std::string_view two = text.substr(i, 2);
+    if (two == "=~") {
+      m.op = LabelMatcher::Op::kRegex;
+      i += 2;
+    } else if (two == "!~") {
+      m.op = LabelMatcher::Op::kNotRegex;
+      i += 2;
+    } else if (two == "!=") {
       m.op = LabelMatcher::Op::kNotEqual;
       i += 2;
     } else if (i < text.size() && text[i] == '=') {
       ++i;
     } else {
-      return fail("expected '=' or '!=' after label name");
+      return fail("expected =, !=, =~ or !~ after '" + m.name + "'");
     }
     skip_ws();
+    const size_t value_at = i;
     if (i < text.size() && text[i] == '"') {
       ++i;
       bool closed = false;
@@ -184,7 +273,7 @@ bool ParseLabelMatchers(std::string_view text, std::vector<LabelMatcher>* out, s
           m.value += c;
         }
       }
-      if (!closed) return fail("unterminated quoted label value");
+      if (!closed) return fail_at(value_at, "unterminated quoted value for '" + m.name + "'");
     } else {
       size_t vs = i;
       while (i < text.size() && text[i] != ',' && text[i] != '}') ++i;
@@ -192,6 +281,8 @@ bool ParseLabelMatchers(std::string_view text, std::vector<LabelMatcher>* out, s
       while (!m.value.empty() && (m.value.back() == ' ' || m.value.back() == '\t'))
         m.value.pop_back();
     }
+    std::string why;
+    if (!m.Compile(&why)) return fail_at(value_at, why);
     out->push_back(std::move(m));
     skip_ws();
     if (i < text.size() && text[i] == ',') {

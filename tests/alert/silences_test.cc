@@ -99,6 +99,56 @@ TEST(SilenceStore, SilencesSurviveARestart) {
   EXPECT_EQ(list[0].matchers[1].value, "a\"b");
 }
 
+TEST(SilenceStore, RegexSilenceMutesMatchingAlertsAndSurvivesARestart) {
+  testing::TempDir dir;
+  const std::string db = dir.File("echomon.db");
+  std::string id;
+  core::Labels disk{{"alertname", "disk_usage_high"}, {"mount", "/data"}};
+  core::Labels forecast{{"alertname", "disk_full_forecast"}, {"mount", "/var"}};
+  core::Labels boot{{"alertname", "disk_usage_high"}, {"mount", "/boot/efi"}};
+  core::Labels cpu{{"alertname", "cpu_usage_high"}};
+  core::Labels substring{{"alertname", "big_disk_usage_high"}};  // =~ is anchored
+  {
+    auto store = SilenceStore::Open(db);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    Silence s;
+    std::string error;
+    // As POST /api/v1/silences and `echomon silence add` give it: matcher text.
+    ASSERT_TRUE(
+        core::ParseLabelMatchers(R"(alertname=~"disk_.*", mount!~"/boot.*")", &s.matchers, &error))
+        << error;
+    s.ends_ms = kT0 + 3600'000;
+    s.author = "ops";
+    auto added = (*store)->Add(s, kT0);
+    ASSERT_TRUE(added.ok()) << added.status().ToString();
+    id = *added;
+    EXPECT_EQ((*store)->MatchingSilence(disk, kT0 + 1000), id);
+    EXPECT_EQ((*store)->MatchingSilence(forecast, kT0 + 1000), id);
+    EXPECT_FALSE((*store)->MatchingSilence(boot, kT0 + 1000));
+    EXPECT_FALSE((*store)->MatchingSilence(cpu, kT0 + 1000));
+    EXPECT_FALSE((*store)->MatchingSilence(substring, kT0 + 1000));
+  }
+  auto store = SilenceStore::Open(db);
+  ASSERT_TRUE(store.ok());
+  auto list = (*store)->List(kT0);
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(core::MatchersToString(list[0].matchers), R"(alertname=~"disk_.*",mount!~"/boot.*")");
+  EXPECT_EQ((*store)->MatchingSilence(forecast, kT0 + 1000), id);
+  EXPECT_FALSE((*store)->MatchingSilence(boot, kT0 + 1000));
+}
+
+TEST(SilenceStore, RejectsARegexMatcherThatDoesNotCompile) {
+  auto store = SilenceStore::Open("");
+  Silence s;
+  s.matchers = {{"alertname", core::LabelMatcher::Op::kRegex, "disk_(.*"}};
+  s.ends_ms = kT0 + 1000;
+  s.author = "me";
+  auto added = (*store)->Add(s, kT0);
+  ASSERT_FALSE(added.ok());
+  EXPECT_NE(added.status().message().find("invalid regular expression"), std::string::npos)
+      << added.status().message();
+}
+
 TEST(MaintenanceWindow, WeeklyWindowInUtc) {
   MaintenanceWindow w;
   w.name = "sunday-maintenance";

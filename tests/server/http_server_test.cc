@@ -82,6 +82,25 @@ TEST_F(HttpServerTest, InstantQueryReturnsTheLatestValuePerSeries) {
   EXPECT_DOUBLE_EQ(body["data"]["series"][0]["value"][1].get<double>(), 29);
 }
 
+TEST_F(HttpServerTest, InstantQuerySelectsSeriesByRegexMatchers) {
+  StartServer();
+  // labels=cpu=~"[01]" (every series), then cpu!~"0" (only cpu 1); anchored, so "1." is none.
+  json both = GetJson("/api/v1/query?metric=cpu_percent&labels=cpu%3D~%22%5B01%5D%22");
+  EXPECT_EQ(both["data"]["series"].size(), 2u) << both.dump();
+  json one = GetJson("/api/v1/query?metric=cpu_percent&labels=%7Bcpu%21~%220%22%7D");
+  ASSERT_EQ(one["data"]["series"].size(), 1u) << one.dump();
+  EXPECT_EQ(one["data"]["series"][0]["labels"]["cpu"], "1");
+  json none = GetJson("/api/v1/query?metric=cpu_percent&labels=cpu%3D~%221.%22");
+  EXPECT_TRUE(none["data"]["series"].empty()) << none.dump();
+  // A bad regex is a 400 naming the parameter, the position and the regex error.
+  const std::string error =
+      GetJson("/api/v1/query?metric=cpu_percent&labels=cpu%3D~%22(%22", 400)["error"];
+  EXPECT_NE(error.find("labels"), std::string::npos) << error;
+  EXPECT_NE(error.find("at offset 5: invalid regular expression \"(\" for 'cpu'"),
+            std::string::npos)
+      << error;
+}
+
 TEST_F(HttpServerTest, RangeQueryWithRelativeStartAndStepAggregation) {
   StartServer();
   json raw = GetJson("/api/v1/query?metric=cpu_percent&labels=cpu=0&start=-4s&end=now");

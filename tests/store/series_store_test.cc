@@ -131,6 +131,12 @@ TEST(SeriesStore, SelectsByNameAndMatchers) {
   EXPECT_EQ(ids(store.Select("disk_free", {{"mount", Op::kEqual, "/"}, {"fs", Op::kEqual, "xfs"}})),
             (std::vector<SeriesId>{}));
   EXPECT_TRUE(store.Select("nope", {}).empty());
+  // Regex matchers (anchored) filter like the others, with or without a metric name.
+  EXPECT_EQ(ids(store.Select("", {{"mount", Op::kRegex, "/(tmp)?"}})),
+            (std::vector<SeriesId>{root, tmp, other}));
+  EXPECT_EQ(ids(store.Select("disk_free", {{"fs", Op::kNotRegex, "tmp.*"}})),
+            (std::vector<SeriesId>{root}));
+  EXPECT_EQ(ids(store.Select("", {{"mount", Op::kRegex, "/t"}})), (std::vector<SeriesId>{}));
 }
 
 TEST(SeriesStore, RangeIsInclusiveAndSpansChunks) {

@@ -9,15 +9,6 @@
 namespace echomon::respond {
 namespace {
 
-constexpr size_t kMaxMatchText = 4096;
-constexpr size_t kMaxRegex = 512;
-constexpr size_t kMaxRegexSubject = 4096;
-
-bool IsNameChar(char c, bool first) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-         (!first && c >= '0' && c <= '9');
-}
-
 std::string Where(const core::Config& c, int line, int column) {
   std::string out = c.source.empty() ? "<built-in>" : c.source;
   if (line > 0) {
@@ -29,122 +20,8 @@ std::string Where(const core::Config& c, int line, int column) {
 
 }  // namespace
 
-bool MatchTerm::Matches(const std::map<std::string, std::string>& labels) const {
-  auto it = labels.find(name);
-  const std::string& v = it == labels.end() ? std::string() : it->second;
-  switch (op) {
-    case Op::kEqual:
-      return v == value;
-    case Op::kNotEqual:
-      return v != value;
-    // std::regex recurses per character: values beyond kMaxRegexSubject never match a regex.
-    case Op::kRegex:
-      return v.size() <= kMaxRegexSubject && std::regex_match(v, re);
-    case Op::kNotRegex:
-      return v.size() <= kMaxRegexSubject && !std::regex_match(v, re);
-  }
-  return false;
-}
-
-bool ParseMatchTerms(std::string_view text, std::vector<MatchTerm>* out, std::string* error) {
-  std::vector<MatchTerm> terms;
-  size_t i = 0;
-  auto fail = [&](const std::string& why) {
-    *error = fmt::format("at offset {}: {}", i, why);
-    return false;
-  };
-  if (text.size() > kMaxMatchText) {
-    return fail(fmt::format("longer than {} characters", kMaxMatchText));
-  }
-  auto skip = [&] {
-    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
-  };
-  skip();
-  bool braces = i < text.size() && text[i] == '{';
-  if (braces) ++i;
-  while (true) {
-    skip();
-    if (i >= text.size() || (braces && text[i] == '}')) break;
-    MatchTerm t;
-    size_t start = i;
-    while (i < text.size() && IsNameChar(text[i], i == start)) ++i;
-    if (i == start) return fail("expected a label name");
-    t.name = std::string(text.substr(start, i - start));
-    skip();
-    if (text.substr(i, 2) == "=~") {
-      t.op = MatchTerm::Op::kRegex;
-      i += 2;
-    } else if (text.substr(i, 2) == "!~") {
-      t.op = MatchTerm::Op::kNotRegex;
-      i += 2;
-    } else if (text.substr(i, 2) == "!=") {
-      t.op = MatchTerm::Op::kNotEqual;
-      i += 2;
-    } else if (i < text.size() && text[i] == '=') {
-      t.op = MatchTerm::Op::kEqual;
-      i += 1;
-    } else {
-      return fail("expected =, !=, =~ or !~ after '" + t.name + "'");
-    }
-    skip();
-    if (i < text.size() && text[i] == '"') {
-      ++i;
-      bool closed = false;
-      while (i < text.size()) {
-        char c = text[i++];
-        if (c == '"') {
-          closed = true;
-          break;
-        }
-        if (c == '\\' && i < text.size()) {
-          char n = text[i++];
-          t.value += n == 'n' ? '\n' : n;
-        } else {
-          t.value += c;
-        }
-      }
-      if (!closed) return fail("unterminated quoted value for '" + t.name + "'");
-    } else {
-      size_t vstart = i;
-      while (i < text.size() && text[i] != ',' && text[i] != '}' && text[i] != ' ') ++i;
-      t.value = std::string(text.substr(vstart, i - vstart));
-    }
-    if (t.op == MatchTerm::Op::kRegex || t.op == MatchTerm::Op::kNotRegex) {
-      if (t.value.size() > kMaxRegex) {
-        return fail(fmt::format("the regular expression for '{}' is longer than {} characters",
-                                t.name, kMaxRegex));
-      }
-      try {
-        t.re = std::regex(t.value, std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
-        return fail("invalid regular expression \"" + t.value + "\" for '" + t.name +
-                    "': " + e.what());
-      }
-    }
-    terms.push_back(std::move(t));
-    skip();
-    if (i < text.size() && text[i] == ',') {
-      ++i;
-      continue;
-    }
-    skip();
-    if (i >= text.size() || (braces && text[i] == '}')) break;
-    return fail("expected ',' between matchers");
-  }
-  if (braces) {
-    if (i >= text.size() || text[i] != '}') return fail("missing '}'");
-    ++i;
-    skip();
-    if (i != text.size()) return fail("unexpected text after '}'");
-  }
-  if (terms.empty()) return fail("no matchers");
-  *out = std::move(terms);
-  return true;
-}
-
 bool Playbook::Matches(const std::map<std::string, std::string>& labels) const {
-  return std::all_of(match.begin(), match.end(),
-                     [&](const MatchTerm& t) { return t.Matches(labels); });
+  return core::MatchesAll(match, labels);
 }
 
 std::string Playbook::PriorityFor(const std::string& severity) const {
@@ -200,8 +77,12 @@ Result<std::vector<Playbook>> BuildPlaybooks(const core::Config& config,
     p.builtin = builtin;
     p.match_text = pc.match;
     std::string error;
-    if (!ParseMatchTerms(pc.match, &p.match, &error)) {
+    if (!core::ParseLabelMatchers(pc.match, &p.match, &error)) {
       return fail(pc.match_line ? pc.match_line : pc.line, pc.match_column, "match: " + error);
+    }
+    if (p.match.empty()) {
+      return fail(pc.match_line ? pc.match_line : pc.line, pc.match_column,
+                  "match: no matchers (give at least one, e.g. alertname=\"disk_full\")");
     }
     p.priority = config.response.priority;
     for (const auto& [sev, pri] : pc.priority) p.priority[sev] = pri;

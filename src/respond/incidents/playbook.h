@@ -1,8 +1,8 @@
 // Playbooks: which alerts the agent answers and how (docs/incidents.md).
 //
 // A Playbook matches alerts by label matchers over the alert's labels plus `alertname` and
-// `severity` (=, !=, =~, !~; regular expressions match the whole value), maps the alert's
-// severity to a priority P0..P3, and lists steps: each step runs its actions, waits
+// `severity` (core::LabelMatcher: =, !=, =~, !~; regular expressions match the whole value), maps
+// the alert's severity to a priority P0..P3, and lists steps: each step runs its actions, waits
 // verify_after for the alert to resolve, and otherwise goes on to the next step; when the steps
 // are exhausted (or a failed step says so) the incident escalates through the levels.
 //
@@ -13,32 +13,16 @@
 
 #include <cstdint>
 #include <map>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/config.h"
+#include "core/labels.h"
 #include "echomon/status.h"
 #include "respond/action.h"
 
 namespace echomon::respond {
-
-// One term of a playbook's match: name op "value".
-struct MatchTerm {
-  enum class Op { kEqual, kNotEqual, kRegex, kNotRegex };
-  std::string name;
-  Op op = Op::kEqual;
-  std::string value;
-  std::regex re;  // for kRegex / kNotRegex (anchored: the whole value must match)
-  bool Matches(const std::map<std::string, std::string>& labels) const;
-};
-
-// Parses `alertname=~"disk_.*",severity="critical"` (braces optional, values quoted or bare
-// words; at most 4096 characters, regular expressions at most 512). Returns false with *error
-// naming the position and the reason. A label value longer than 4096 bytes matches no regex
-// (std::regex recurses per character).
-bool ParseMatchTerms(std::string_view text, std::vector<MatchTerm>* out, std::string* error);
 
 struct PlaybookStep {
   std::string name;
@@ -60,7 +44,7 @@ struct EscalationPolicy {
 struct Playbook {
   std::string name;
   std::string match_text;
-  std::vector<MatchTerm> match;
+  std::vector<core::LabelMatcher> match;        // never empty (core::ParseLabelMatchers)
   std::map<std::string, std::string> priority;  // severity -> P0..P3
   std::vector<PlaybookStep> steps;
   int64_t cooldown_ms = 10 * 60'000;

@@ -102,7 +102,7 @@ Playbook MakePlaybook(const std::string& name, const std::string& match,
   Playbook p;
   p.name = name;
   std::string error;
-  EXPECT_TRUE(ParseMatchTerms(match, &p.match, &error)) << error;
+  EXPECT_TRUE(core::ParseLabelMatchers(match, &p.match, &error)) << error;
   p.priority = {{"critical", "P0"}, {"warning", "P2"}};
   p.cooldown_ms = 10 * kMinute;
   p.max_runs_per_hour = 10;

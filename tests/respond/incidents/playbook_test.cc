@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/config.h"
+#include "core/labels.h"
 
 namespace echomon::respond {
 namespace {
@@ -12,11 +13,11 @@ std::map<std::string, std::string> L(
   return l;
 }
 
-TEST(MatchTerms, ParsesEveryOperatorAndMatchesWholeValues) {
-  std::vector<MatchTerm> terms;
+TEST(PlaybookMatch, EveryOperatorOverAlertLabelsMatchingWholeValues) {
+  std::vector<core::LabelMatcher> terms;
   std::string error;
-  ASSERT_TRUE(ParseMatchTerms(R"({alertname=~"disk_.*", severity!="info", mount!~"/boot.*"})",
-                              &terms, &error))
+  ASSERT_TRUE(core::ParseLabelMatchers(
+      R"({alertname=~"disk_.*", severity!="info", mount!~"/boot.*"})", &terms, &error))
       << error;
   ASSERT_EQ(terms.size(), 3u);
   Playbook p;
@@ -32,15 +33,24 @@ TEST(MatchTerms, ParsesEveryOperatorAndMatchesWholeValues) {
       p.Matches(L({{"alertname", "big_disk_usage"}, {"severity", "warning"}, {"mount", "/"}})));
 }
 
-TEST(MatchTerms, RejectsMalformedMatchersNamingWhy) {
-  std::vector<MatchTerm> terms;
-  std::string error;
-  EXPECT_FALSE(ParseMatchTerms(R"(alertname=~"(unclosed")", &terms, &error));
-  EXPECT_NE(error.find("invalid regular expression"), std::string::npos) << error;
-  EXPECT_FALSE(ParseMatchTerms("alertname", &terms, &error));
-  EXPECT_NE(error.find("expected =, !=, =~ or !~"), std::string::npos) << error;
-  EXPECT_FALSE(ParseMatchTerms(R"(a="x" b="y")", &terms, &error));
-  EXPECT_FALSE(ParseMatchTerms("", &terms, &error));
+TEST(BuildPlaybooks, RejectsMalformedOrEmptyMatchNamingWhereAndWhy) {
+  auto build = [](const std::string& match) {
+    auto loaded = core::LoadConfigString(
+        "response:\n  default_playbooks: false\nplaybooks:\n"
+        "  - name: p\n    match: '" +
+            match + "'\n    steps: [{actions: [{type: diagnose}]}]\n",
+        "pb.yaml", "/tmp");
+    if (!loaded.ok()) return loaded.errors.front().ToString();
+    auto built = BuildPlaybooks(loaded.config);
+    return built.ok() ? std::string() : built.status().message();
+  };
+  std::string error = build(R"(alertname=~"(unclosed")");
+  EXPECT_NE(error.find("pb.yaml:5:"), std::string::npos) << error;
+  EXPECT_NE(error.find("match: at offset 11: invalid regular expression"), std::string::npos)
+      << error;
+  error = build("{}");
+  EXPECT_NE(error.find("match: no matchers"), std::string::npos) << error;
+  EXPECT_EQ(build(R"(alertname=~"disk_.*")"), "");
 }
 
 TEST(BuildPlaybooks, ReadsConfiguredPlaybooksBeforeTheBuiltInOnes) {
