@@ -54,6 +54,19 @@ class IncidentsExtension final : public Extension {
         }
         return out;
       };
+      o.muted_alerts = [alerting]() {
+        std::map<std::string, std::string> out;
+        const json alerts = alerting->AlertsJson();
+        for (const auto& a : alerts) {
+          if (a.value("silenced", false) && a.contains("fingerprint") &&
+              a["fingerprint"].is_string()) {
+            const json& by = a["silenced_by"];
+            out[a["fingerprint"].get<std::string>()] =
+                by.is_string() ? by.get<std::string>() : "a silence";
+          }
+        }
+        return out;
+      };
     }
     auto manager = respond::IncidentManager::Create(std::move(o));
     if (!manager.ok()) return manager.status();

@@ -106,6 +106,7 @@ struct WorkerPool {
   std::deque<std::function<void()>> jobs;
   size_t busy = 0;
   bool stop = false;
+  std::atomic<uint64_t> job_errors{0};  // jobs that threw (caught; the worker goes on)
   std::vector<std::thread> threads;
 
   void Start(size_t n) {
@@ -131,7 +132,15 @@ struct WorkerPool {
         jobs.pop_front();
         ++busy;
       }
-      job();
+      try {
+        job();
+      } catch (const std::exception& e) {
+        ++job_errors;
+        spdlog::error("incident worker: job failed: {}", e.what());
+      } catch (...) {
+        ++job_errors;
+        spdlog::error("incident worker: job failed with an unknown exception");
+      }
       {
         std::lock_guard<std::mutex> lock(mu);
         --busy;
@@ -167,6 +176,7 @@ struct IncidentManager::Impl {
     std::shared_ptr<const Playbook> playbook;
     bool alert_resolved = false;  // the alert resolved while actions ran
     bool running = false;         // a step job is queued or running
+    std::string muted_by;         // non-empty: held because the alert is muted by this
   };
 
   Clock* clock = nullptr;
@@ -174,6 +184,7 @@ struct IncidentManager::Impl {
   ActionRunner runner;
   EscalationSender send_escalation;
   std::function<std::optional<std::set<std::string>>()> active_fingerprints;
+  std::function<std::map<std::string, std::string>()> muted_alerts;
   const store::SeriesStore* series = nullptr;
   std::string proc_root;
 
@@ -201,6 +212,7 @@ struct IncidentManager::Impl {
   uint64_t escalations_total = 0;
   uint64_t escalation_failures = 0;
   uint64_t store_errors = 0;
+  uint64_t internal_errors = 0;  // step jobs that failed with an exception
 
   WorkerPool pool;
 
@@ -359,7 +371,33 @@ struct IncidentManager::Impl {
     Incident snapshot = inc;
     auto pb = a.playbook;
     auto lim = limits;
-    pool.Post([this, snapshot, pb, lim] { RunStep(snapshot, pb, lim); });
+    pool.Post([this, snapshot, pb, lim] {
+      try {
+        RunStep(snapshot, pb, lim);
+      } catch (const std::exception& e) {
+        StepCrashed(snapshot.id, e.what());
+      } catch (...) {
+        StepCrashed(snapshot.id, "unknown exception");
+      }
+    });
+  }
+
+  // A step job threw: count it, free its slot and fail the incident instead of losing the agent.
+  void StepCrashed(const std::string& id, const std::string& what) {
+    std::lock_guard<std::mutex> lock(mu);
+    ++internal_errors;
+    spdlog::error("incident {}: step failed with an internal error: {}", id, what);
+    auto it = active.find(id);
+    if (it == active.end()) return;
+    Active& a = it->second;
+    if (!a.running) return;  // the step had already ended
+    a.running = false;
+    --acting;
+    try {
+      Close(a, IncidentState::kFailed, "internal error while running the step: " + what);
+    } catch (const std::exception& e) {
+      spdlog::error("incident {}: could not record the failure: {}", id, e.what());
+    }
   }
 
   ActionSpec Resolve(ActionSpec spec) {
@@ -423,7 +461,12 @@ struct IncidentManager::Impl {
       if (r.type.empty()) r.type = spec.type;
       if (r.name.empty()) r.name = spec.name;
       if (inc.dry_run) r.dry_run = true;
-      Status s = store->ActionFinished(*row, inc.id, inc.step, r, Now());
+      Status s;
+      try {
+        s = store->ActionFinished(*row, inc.id, inc.step, r, Now());
+      } catch (const std::exception& e) {
+        s = Status::Internal(std::string("recording the action result failed: ") + e.what());
+      }
       std::lock_guard<std::mutex> lock(mu);
       if (!s.ok()) {
         ++store_errors;
@@ -493,6 +536,7 @@ struct IncidentManager::Impl {
     Incident& inc = a.inc;
     const EscalationPolicy& policy = a.playbook->escalation;
     if (inc.acked_ms > 0 || policy.levels.empty() || now < inc.next_escalation_ms) return;
+    if (HoldIfMuted(a, MutedNow())) return;
     const size_t level = static_cast<size_t>(inc.escalation_level) % policy.levels.size();
     const EscalationLevel& l = policy.levels[level];
     const int round = inc.escalation_round;
@@ -570,8 +614,50 @@ struct IncidentManager::Impl {
     });
   }
 
+  // What mutes each active alert now (fingerprint -> "silence <id>" / "maintenance window ..").
+  std::map<std::string, std::string> MutedNow() const {
+    if (!muted_alerts) return {};
+    try {
+      return muted_alerts();
+    } catch (const std::exception& e) {
+      spdlog::error("incidents: cannot read the muted alerts: {}", e.what());
+      return {};
+    }
+  }
+
+  // Holds a's incident while its alert is muted (records "suppressed" once per muting), and
+  // records "unsuppressed" when the mute ended. Returns true while held.
+  bool HoldIfMuted(Active& a, const std::map<std::string, std::string>& muted) {
+    Incident& inc = a.inc;
+    auto m = muted.find(inc.fingerprint);
+    if (m != muted.end()) {
+      if (a.muted_by != m->second) {
+        a.muted_by = m->second;
+        suppressed_total["silenced"]++;
+        Persist(inc, {Event(inc, "suppressed",
+                            fmt::format("suppressed: silenced by {}; no step or escalation runs "
+                                        "until it ends",
+                                        m->second),
+                            {{"silenced_by", m->second}})});
+      }
+      return true;
+    }
+    if (!a.muted_by.empty()) {
+      Persist(inc, {Event(inc, "unsuppressed",
+                          fmt::format("no longer silenced by {}; the response goes on", a.muted_by),
+                          {{"silenced_by", a.muted_by}})});
+      a.muted_by.clear();
+    }
+    return false;
+  }
+
   void TickLocked(int64_t now) {
     if (!started) return;
+    std::optional<std::map<std::string, std::string>> muted_cache;
+    auto muted = [&]() -> const std::map<std::string, std::string>& {
+      if (!muted_cache) muted_cache = MutedNow();
+      return *muted_cache;
+    };
     std::optional<std::set<std::string>> firing;
     bool asked = false;
     auto alert_active = [&](const std::string& fp) -> bool {
@@ -587,6 +673,10 @@ struct IncidentManager::Impl {
         it = deferred.erase(it);
         continue;
       }
+      if (muted().count(it->first)) {  // silenced meanwhile: keep it, retry once unmuted
+        ++it;
+        continue;
+      }
       Alert alert = it->second;
       std::string fp = it->first;
       ++it;
@@ -599,6 +689,12 @@ struct IncidentManager::Impl {
       if (it == active.end()) continue;
       Active& a = it->second;
       Incident& inc = a.inc;
+      if (!a.running && inc.state != IncidentState::kActing && HoldIfMuted(a, muted())) {
+        // Held while muted; it still resolves when its alert does.
+        if (!alert_active(inc.fingerprint))
+          Close(a, IncidentState::kResolved, "alert no longer active");
+        continue;
+      }
       switch (inc.state) {
         case IncidentState::kOpen:
           if (!a.running && acting < max_concurrent) StartStep(a);
@@ -651,6 +747,7 @@ Result<std::unique_ptr<IncidentManager>> IncidentManager::Create(IncidentManager
   d->runner = o.runner ? std::move(o.runner) : ActionRunner(&RunAction);
   d->send_escalation = std::move(o.send_escalation);
   d->active_fingerprints = std::move(o.active_fingerprints);
+  d->muted_alerts = std::move(o.muted_alerts);
   d->series = o.store;
   d->proc_root = o.proc_root;
   for (auto& p : o.playbooks)
@@ -773,8 +870,14 @@ void IncidentManager::OnAlert(const Alert& alert) {
     return;
   }
   if (!d.enabled) return;
+  if (!d.started) {
+    // Not started (before Start(), after Stop() or a failed Start()): open nothing now; the
+    // first Tick() after Start() retries it if it is still firing.
+    if (!d.by_fp.count(fp)) d.deferred[fp] = alert;
+    return;
+  }
   d.HandleFiring(alert, fp);
-  if (d.started) d.TickLocked(d.Now());
+  d.TickLocked(d.Now());
 }
 
 void IncidentManager::Tick(int64_t now_ms) {
@@ -1047,12 +1150,12 @@ void IncidentManager::AppendSelfMetrics(core::SampleBatch& out) const {
                                core::MetricType::kCounter,
                                "Incidents closed since the agent started, by final state."});
   }
-  for (const char* r : {"cooldown", "rate_limit"}) {
+  for (const char* r : {"cooldown", "rate_limit", "silenced"}) {
     auto it = d.suppressed_total.find(r);
     out.push_back(core::Sample{
         "echomon_incidents_suppressed_total", core::Labels{{"reason", r}},
         it == d.suppressed_total.end() ? 0.0 : static_cast<double>(it->second),
-        core::MetricType::kCounter, "Alerts matching a playbook held back by a guard."});
+        core::MetricType::kCounter, "Alerts or incidents held back by a guard or a silence."});
   }
   for (const auto& [key, n] : d.actions_total) {
     out.push_back(core::Sample{"echomon_incidents_actions_total",
@@ -1075,6 +1178,11 @@ void IncidentManager::AppendSelfMetrics(core::SampleBatch& out) const {
                              static_cast<double>(d.store_errors),
                              core::MetricType::kCounter,
                              "Incident records that could not be written to the database."});
+  out.push_back(core::Sample{"echomon_incidents_internal_errors_total",
+                             {},
+                             static_cast<double>(d.internal_errors + d.pool.job_errors.load()),
+                             core::MetricType::kCounter,
+                             "Incident jobs that failed with an internal error (caught)."});
   out.push_back(core::Sample{"echomon_incidents_acting",
                              {},
                              static_cast<double>(d.acting),

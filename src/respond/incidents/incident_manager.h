@@ -15,7 +15,10 @@
 // once (others wait in `open`), global and per-playbook dry run (actions are planned and
 // recorded, nothing is changed). Silenced alerts never reach OnAlert (the alerting pipeline
 // does not deliver them). An alert held back by a cooldown or the hourly cap is retried every
-// tick while it keeps firing.
+// tick while it keeps firing and is not muted. An incident whose alert becomes muted (silence,
+// maintenance window) is held: no step starts and no escalation is sent until it is unmuted; it
+// still resolves when the alert does. Alerts arriving while the manager is not started open
+// nothing; they are retried after Start() if still firing.
 //
 // Durability: every transition, step, action start and action outcome is committed to the
 // IncidentStore before it is logged or visible in the API. Start() resumes the active
@@ -73,6 +76,10 @@ struct IncidentManagerOptions {
   // verification period ends and for escalated incidents, so a resolve that was not delivered
   // (e.g. across a restart) still closes the incident.
   std::function<std::optional<std::set<std::string>>()> active_fingerprints;
+  // The active alerts muted now by a silence or maintenance window: fingerprint -> what mutes it
+  // ("silence <id>", "maintenance window <name>"). Consulted before a step starts and before each
+  // escalation message: a muted alert's incident is held (docs/incidents.md). Empty: none muted.
+  std::function<std::map<std::string, std::string>()> muted_alerts;
   ActionLimits limits;
   const store::SeriesStore* store = nullptr;
   std::string proc_root = "/proc";  // for the "top_cpu" process selector
@@ -89,6 +96,8 @@ class IncidentManager {
   void Stop();
 
   // An alert event (from AlertingPipeline::AddHandler). Opens, updates or resolves incidents.
+  // Before Start() and after Stop() a firing alert opens nothing: it is kept and retried at the
+  // first Tick() after Start() if it is still firing.
   void OnAlert(const Alert& alert);
   // Starts due steps, ends verification periods, sends due escalations.
   void Tick(int64_t now_ms);

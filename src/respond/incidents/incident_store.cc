@@ -7,6 +7,14 @@ namespace {
 
 using nlohmann::json;
 
+constexpr auto kReplace = json::error_handler_t::replace;
+
+// s as valid UTF-8: invalid bytes (e.g. process output cut in the middle of a character) become
+// U+FFFD, so every stored text can be served as JSON.
+std::string ValidUtf8(const std::string& s) {
+  return json::parse(json(s).dump(-1, ' ', false, kReplace)).get<std::string>();
+}
+
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS incidents (
   id TEXT PRIMARY KEY,
@@ -236,8 +244,8 @@ Status IncidentStore::AddEventLocked(const IncidentEvent& e) {
   s.Int(2, e.at_ms);
   s.Text(3, e.kind);
   s.Int(4, e.step);
-  s.Text(5, e.message);
-  s.Text(6, e.detail.is_null() ? std::string("{}") : e.detail.dump());
+  s.Text(5, ValidUtf8(e.message));
+  s.Text(6, e.detail.is_null() ? std::string("{}") : e.detail.dump(-1, ' ', false, kReplace));
   if (s.Step() != SQLITE_DONE) return SqlError(db_, "insert event");
   return Status::Ok();
 }
@@ -258,9 +266,9 @@ Status IncidentStore::Commit(const Incident& i, const std::vector<IncidentEvent>
   s.Text(5, i.severity);
   s.Text(6, i.priority);
   s.Text(7, i.playbook);
-  s.Text(8, labels.dump());
+  s.Text(8, labels.dump(-1, ' ', false, kReplace));
   s.Real(9, i.value);
-  s.Text(10, i.summary);
+  s.Text(10, ValidUtf8(i.summary));
   s.Text(11, IncidentStateName(i.state));
   s.Int(12, i.dry_run ? 1 : 0);
   s.Int(13, i.step);
@@ -268,13 +276,13 @@ Status IncidentStore::Commit(const Incident& i, const std::vector<IncidentEvent>
   s.Int(15, i.updated_ms);
   s.Int(16, i.closed_ms);
   s.Int(17, i.acked_ms);
-  s.Text(18, i.acked_by);
+  s.Text(18, ValidUtf8(i.acked_by));
   s.Int(19, i.verify_deadline_ms);
   s.Int(20, i.escalated_ms);
   s.Int(21, i.escalation_level);
   s.Int(22, i.escalation_round);
   s.Int(23, i.next_escalation_ms);
-  s.Text(24, i.reason);
+  s.Text(24, ValidUtf8(i.reason));
   if (s.Step() != SQLITE_DONE) return SqlError(db_, "write incident " + i.id);
   for (const auto& e : events) {
     if (Status st = AddEventLocked(e); !st.ok()) return st;
@@ -323,7 +331,7 @@ Status IncidentStore::ActionFinished(int64_t row, const std::string& incident_id
   if (!s.ok()) return SqlError(db_, "prepare action result");
   s.Int(1, r.ok ? 1 : 0);
   s.Int(2, at_ms);
-  s.Text(3, r.ToJson().dump());
+  s.Text(3, r.ToJson().dump(-1, ' ', false, kReplace));
   s.Int(4, row);
   if (s.Step() != SQLITE_DONE) return SqlError(db_, "record action result");
   IncidentEvent e;
@@ -366,7 +374,7 @@ Result<std::vector<ActionRecord>> IncidentStore::MarkUnfinishedInterrupted(int64
            "UPDATE incident_actions SET state='interrupted', ok=0, finished_ms=?, result=? "
            "WHERE id=?");
     u.Int(1, at_ms);
-    u.Text(2, a.result.dump());
+    u.Text(2, a.result.dump(-1, ' ', false, kReplace));
     u.Int(3, a.id);
     if (u.Step() != SQLITE_DONE) return SqlError(db_, "mark action interrupted");
     IncidentEvent e;

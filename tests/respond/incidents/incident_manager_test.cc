@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -37,6 +38,12 @@ class FakeRunner {
     r.summary = ctx.dry_run ? "would run " + spec.name : "ran " + spec.name;
     if (!r.ok) r.error = spec.name + " failed";
     r.bytes_freed = 100;
+    if (!garbage_.empty()) {  // e.g. output cut by a cap in the middle of a UTF-8 character
+      r.summary += garbage_;
+      r.output = "proc " + garbage_;
+      r.details = {{"top", {{"comm", "python" + garbage_}}}};
+      if (!r.ok) r.error += garbage_;
+    }
     return r;
   }
   ActionRunner AsRunner() {
@@ -59,6 +66,10 @@ class FakeRunner {
   void Fail(const std::string& name) {
     std::lock_guard<std::mutex> lock(mu_);
     fail_.insert(name);
+  }
+  void AppendToResults(const std::string& bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    garbage_ = bytes;
   }
   void Hold() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -83,6 +94,7 @@ class FakeRunner {
   std::set<std::string> fail_;
   bool hold_ = false;
   int running_ = 0;
+  std::string garbage_;
 };
 
 struct Sent {
@@ -151,10 +163,29 @@ class IncidentManagerTest : public ::testing::Test {
       std::lock_guard<std::mutex> lock(sent_mu_);
       return firing_;
     };
+    o.muted_alerts = [this]() {
+      std::lock_guard<std::mutex> lock(sent_mu_);
+      return muted_;
+    };
     auto m = IncidentManager::Create(std::move(o));
     ASSERT_TRUE(m.ok()) << m.status().ToString();
     manager_ = std::move(m).value();
     ASSERT_TRUE(manager_->Start().ok());
+  }
+
+  static std::string Fp(const Alert& a) {
+    core::Labels l;
+    for (const auto& [k, v] : a.labels) l.Set(k, v);
+    return alert::AlertTracker::Fingerprint(a.rule, l);
+  }
+  // A silence or maintenance window starts (by non-empty) or ends (by empty) for alert a.
+  void Mute(const Alert& a, const std::string& by) {
+    std::lock_guard<std::mutex> lock(sent_mu_);
+    if (by.empty()) {
+      muted_.erase(Fp(a));
+    } else {
+      muted_[Fp(a)] = by;
+    }
   }
 
   // Delivers an alert event and keeps the "active alerts" view in step with it.
@@ -210,6 +241,7 @@ class IncidentManagerTest : public ::testing::Test {
   std::mutex sent_mu_;
   std::vector<Sent> sent_;
   std::set<std::string> firing_;
+  std::map<std::string, std::string> muted_;
   std::unique_ptr<IncidentManager> manager_;
 };
 
@@ -386,6 +418,139 @@ TEST_F(IncidentManagerTest, CooldownHoldsBackTheSameAlertThenLetsItThrough) {
   // Another label set is not cooled down.
   Fire(MakeAlert("x", {{"gpu", "1"}}));
   EXPECT_EQ(List().size(), 3u);
+}
+
+TEST_F(IncidentManagerTest, InvalidUtf8InActionResultsIsRecordedNotFatal) {
+  Make({MakePlaybook("x", R"(alertname="x")", {{"diag", "bad"}})});
+  runner_.Fail("bad");
+  runner_.AppendToResults("\xd1");  // a character cut in half
+  const Alert a = MakeAlert("x", {});
+  Fire(a);
+  const json inc = Only();
+  EXPECT_EQ(inc["state"], "verifying");
+  const json d = Detail(inc["id"]);
+  ASSERT_EQ(d["actions"].size(), 2u);
+  EXPECT_EQ(d["actions"][0]["state"], "finished");
+  // Stored with U+FFFD in place of the invalid byte; the API body serialises.
+  const std::string fffd = "\xEF\xBF\xBD";
+  EXPECT_EQ(d["actions"][0]["result"]["summary"], "ran diag" + fffd);
+  EXPECT_EQ(d["actions"][0]["result"]["details"]["top"]["comm"], "python" + fffd);
+  EXPECT_EQ(d["actions"][1]["result"]["error"], "bad failed" + fffd);
+  EXPECT_NO_THROW(d.dump());
+  // The manager goes on: another alert with 0xff bytes opens and runs.
+  runner_.AppendToResults("\xff\xfe");
+  Fire(MakeAlert("x", {{"gpu", "1"}}));
+  EXPECT_EQ(List().size(), 2u);
+  EXPECT_EQ(runner_.calls().size(), 4u);
+  Resolve(a);
+  EXPECT_EQ(List("resolved").size(), 1u);
+}
+
+TEST_F(IncidentManagerTest, SilenceHoldsTheNextStepAndEscalationUntilItEnds) {
+  Make({MakePlaybook("mem", R"(alertname="mem")", {{"trim"}, {"restart"}})});
+  const Alert a = MakeAlert("mem", {});
+  Fire(a);
+  EXPECT_EQ(runner_.names(), std::vector<std::string>{"trim"});
+  const std::string id = Only()["id"];
+  Mute(a, "silence s-1");  // the operator silences it while step 1 is verified
+  Advance(kMinute);        // verification over, alert still firing: step 2 would start
+  Advance(10 * kMinute);
+  EXPECT_EQ(runner_.names(), std::vector<std::string>{"trim"});  // restart never ran
+  EXPECT_TRUE(sent().empty());
+  auto kinds = Kinds(id);
+  EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "suppressed"), 1);
+  const json d = Detail(id);
+  bool found = false;
+  for (const auto& e : d["timeline"]) {
+    if (e["kind"] == "suppressed") {
+      found = true;
+      EXPECT_NE(e["message"].get<std::string>().find("suppressed: silenced by silence s-1"),
+                std::string::npos);
+    }
+  }
+  EXPECT_TRUE(found);
+  EXPECT_EQ(manager_->StatsJson()["suppressed"]["silenced"], 1);
+  Mute(a, "");  // silence expires: the response goes on
+  Advance(1);
+  EXPECT_EQ(runner_.names(), (std::vector<std::string>{"trim", "restart"}));
+  kinds = Kinds(id);
+  EXPECT_EQ(std::count(kinds.begin(), kinds.end(), "unsuppressed"), 1);
+  // Escalation (after the last step) is held by a maintenance window too.
+  Mute(a, "maintenance window nightly");
+  Advance(kMinute);
+  EXPECT_TRUE(sent().empty());
+  EXPECT_NE(Only()["state"], "escalated");
+  Mute(a, "");
+  Advance(1);
+  EXPECT_EQ(Only()["state"], "escalated");
+  EXPECT_EQ(sent().size(), 1u);
+  Mute(a, "maintenance window nightly");
+  Advance(5 * kMinute);  // level 2 is due but muted
+  EXPECT_EQ(sent().size(), 1u);
+  // A held incident still resolves when its alert does (no event delivered while muted).
+  {
+    std::lock_guard<std::mutex> lock(sent_mu_);
+    firing_.clear();
+  }
+  Advance(1);
+  EXPECT_EQ(Only()["state"], "resolved");
+  EXPECT_EQ(sent().size(), 1u);
+}
+
+TEST_F(IncidentManagerTest, MaintenanceWindowHoldsAFailedStepsEscalation) {
+  auto p = MakePlaybook("lat", R"(alertname="latency")", {{"call"}});
+  p.steps[0].escalate_on_failure = true;
+  Make({p});
+  runner_.Fail("call");
+  const Alert a = MakeAlert("latency", {});
+  runner_.Hold();
+  {
+    std::lock_guard<std::mutex> lock(sent_mu_);
+    firing_.insert(Fp(a));
+  }
+  manager_->OnAlert(a);
+  runner_.WaitRunning(1);
+  Mute(a, "maintenance window deploy");  // starts while the action runs
+  runner_.Release();
+  manager_->WaitIdle();
+  EXPECT_EQ(Only()["state"], "escalated");
+  EXPECT_TRUE(sent().empty());  // level 1 would go out at once; held
+  Mute(a, "");
+  Advance(1);
+  EXPECT_EQ(sent().size(), 1u);
+}
+
+TEST_F(IncidentManagerTest, SilencedAlertHeldByCooldownIsNotRetried) {
+  Make({MakePlaybook("x", R"(alertname="x")", {{"a"}})});  // cooldown 10 min
+  const Alert a = MakeAlert("x", {});
+  Fire(a);
+  Resolve(a);
+  Advance(kMinute);
+  Fire(a);  // held back by the cooldown
+  Mute(a, "silence s-9");
+  Advance(20 * kMinute);  // cooldown over, but the alert is silenced
+  EXPECT_EQ(List().size(), 1u);
+  EXPECT_EQ(runner_.calls().size(), 1u);
+  Mute(a, "");
+  Advance(1);  // unmuted and still firing: it opens now
+  EXPECT_EQ(List().size(), 2u);
+}
+
+TEST_F(IncidentManagerTest, AlertsWhileNotStartedOpenNothingUntilStarted) {
+  Make({MakePlaybook("x", R"(alertname="x")", {{"a"}})});
+  manager_->Stop();
+  const Alert a = MakeAlert("x", {});
+  Fire(a);
+  Advance(kMinute);
+  EXPECT_TRUE(List().empty());
+  EXPECT_TRUE(runner_.calls().empty());
+  Fire(MakeAlert("x", {{"n", "2"}}));
+  Resolve(MakeAlert("x", {{"n", "2"}}));  // resolved before the start: forgotten
+  ASSERT_TRUE(manager_->Start().ok());
+  Advance(1);  // still firing: opened after the start
+  ASSERT_EQ(List().size(), 1u);
+  EXPECT_EQ(Only()["labels"].size(), 0u);
+  EXPECT_EQ(runner_.calls().size(), 1u);
 }
 
 TEST_F(IncidentManagerTest, MaxRunsPerHourCapsAPlaybook) {

@@ -487,6 +487,71 @@ TEST(IncidentsEndToEnd, SilencedAlertsGetNoResponse) {
   EXPECT_EQ(agent.Incidents().size(), 1u);
 }
 
+// A silence created while an incident is open holds its next step until the silence is
+// expired; an action whose output is not valid UTF-8 is recorded and served with U+FFFD.
+TEST(IncidentsEndToEnd, SilenceHoldsAnOpenIncidentAndInvalidUtf8OutputIsServed) {
+  TempDir dir;
+  testing::WriteFile(dir.File("agent.yaml"),
+                     BaseConfig(dir) +
+                         "rules:\n"
+                         "  - {name: app_broken, metric: app_broken, critical: 0.5}\n"
+                         "response: {default_playbooks: false}\n"
+                         "playbooks:\n"
+                         "  - name: app\n"
+                         "    match: 'alertname=\"app_broken\"'\n"
+                         "    steps:\n"
+                         "      - verify_after: 10s\n"
+                         "        actions:\n"
+                         "          - type: exec\n"
+                         "            params: {argv: [/bin/sh, -c, \"printf 'cut \\\\321'\"]}\n"
+                         "      - verify_after: 10s\n"
+                         "        actions: [{type: diagnose, name: second}]\n"
+                         "    escalation: {levels: [{notifiers: [oncall]}]}\n");
+  Agent agent;
+  agent.Start(dir.File("agent.yaml"));
+  agent.monitor->RegisterCollector("app", [] {
+    return std::map<std::string, double>{{"app_broken", 1}};
+  });
+  agent.Tick();
+  json inc = agent.WaitOne("verifying");
+  ASSERT_FALSE(inc.is_null());
+  const std::string id = inc["id"];
+  json d = agent.Incident(id);  // 200 with a body that parses (Get returns null otherwise)
+  ASSERT_EQ(d["actions"].size(), 1u) << d.dump(1);
+  EXPECT_EQ(d["actions"][0]["result"]["output"], "cut \xEF\xBF\xBD");
+
+  httplib::Client c("http://" + agent.address);
+  const httplib::Headers auth = {{"Authorization", std::string("Bearer ") + kToken}};
+  auto res =
+      c.Post("/api/v1/silences", auth,
+             R"({"matchers": "alertname=\"app_broken\"", "duration": "1h", "author": "e2e"})",
+             "application/json");
+  ASSERT_TRUE(res && res->status / 100 == 2) << (res ? res->body : "no answer");
+  const std::string silence = json::parse(res->body)["data"]["id"];
+  agent.Tick(10'000);  // verification over, still firing: step 2 would start, but silenced
+  agent.Tick();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  d = agent.Incident(id);
+  EXPECT_EQ(d["state"], "verifying");
+  EXPECT_EQ(d["actions"].size(), 1u);
+  bool suppressed = false;
+  for (const auto& e : d["timeline"]) {
+    if (e["kind"] == "suppressed") {
+      suppressed = true;
+      EXPECT_NE(e["message"].get<std::string>().find("silenced by silence " + silence),
+                std::string::npos)
+          << e.dump();
+    }
+  }
+  EXPECT_TRUE(suppressed) << d["timeline"].dump(1);
+
+  auto del = c.Delete(("/api/v1/silences/" + silence).c_str(), auth);
+  ASSERT_TRUE(del && del->status == 200) << (del ? del->body : "no answer");
+  agent.Tick();  // unmuted: step 2 runs
+  ASSERT_TRUE(WaitFor([&] { return agent.Incident(id)["actions"].size() == 2; }));
+  EXPECT_EQ(agent.Incident(id)["actions"][1]["name"], "second");
+}
+
 // The real binary, killed (SIGKILL) while an action runs, then started again.
 TEST(IncidentsEndToEnd, KilledAgentLeavesAConsistentRecordAndRunsNothingTwice) {
   TempDir dir;
