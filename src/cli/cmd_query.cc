@@ -15,6 +15,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "cli/sparkline.h"
 #include "core/config.h"
 
 namespace echomon::cli {
@@ -80,22 +81,35 @@ std::optional<SeriesPoints> Range(const std::string& base, const QueryOptions& o
   return out;
 }
 
+}  // namespace
+
 // A row of kSparkWidth cells over [start, end]: each cell is the mean of the step averages
 // stamped inside it, drawn as one of ▁▂▃▄▅▆▇█ between the lowest and highest cell; a blank cell
-// had no data.
+// had no data. Degenerate input (step <= 0, end <= start, non-finite bounds or values, a range
+// wider than a double can hold) never reaches an int cast: it falls back to one cell / a flat bar.
 std::string Sparkline(const std::vector<std::pair<double, double>>& points, double start,
                       double end, double step) {
   static const char* kBars[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
-  const int cells =
-      std::max(1, std::min(kSparkWidth, static_cast<int>(std::ceil((end - start) / step))));
+  // x in [0, hi], NaN as 0: the only way doubles become indices here.
+  auto index = [](double x, int hi) {
+    if (!(x > 0)) return 0;
+    if (x >= static_cast<double>(hi)) return hi;
+    return static_cast<int>(x);
+  };
+  const double span = end - start;
+  const bool spans = std::isfinite(span) && span > 0;
+  const bool steps = std::isfinite(step) && step > 0;
+  const int cells = spans && steps ? std::max(1, index(std::ceil(span / step), kSparkWidth)) : 1;
   std::vector<double> sum(cells, 0);
   std::vector<int> count(cells, 0);
   for (const auto& [t, v] : points) {
-    if (!std::isfinite(v)) continue;
-    // Points are stamped at their bucket's end; place them at the bucket's middle.
-    const double mid = std::max(start, t - step / 2);
-    int i = static_cast<int>((mid - start) / (end - start) * cells);
-    i = std::clamp(i, 0, cells - 1);
+    if (!std::isfinite(v) || !std::isfinite(t)) continue;
+    int i = 0;
+    if (spans) {
+      // Points are stamped at their bucket's end; place them at the bucket's middle.
+      const double mid = std::max(start, steps ? t - step / 2 : t);
+      i = index((mid - start) / span * cells, cells - 1);
+    }
     sum[i] += v;
     ++count[i];
   }
@@ -106,18 +120,23 @@ std::string Sparkline(const std::vector<std::pair<double, double>>& points, doub
     lo = std::min(lo, sum[i]);
     hi = std::max(hi, sum[i]);
   }
+  // Halves, so that hi - lo cannot overflow for finite extremes (-1e308 .. 1e308).
+  const double half_range = hi / 2 - lo / 2;
   std::string out;
   for (int i = 0; i < cells; ++i) {
     if (count[i] == 0) {
       out += " ";
-    } else if (hi - lo <= 1e-12 * std::max(1.0, std::fabs(hi))) {
-      out += kBars[3];  // flat
+    } else if (!std::isfinite(sum[i]) || !std::isfinite(half_range) ||
+               half_range <= 0.5e-12 * std::max(1.0, std::fabs(hi))) {
+      out += kBars[3];  // flat (or a cell whose mean overflowed)
     } else {
-      out += kBars[std::clamp(static_cast<int>((sum[i] - lo) / (hi - lo) * 7.0 + 0.5), 0, 7)];
+      out += kBars[index((sum[i] / 2 - lo / 2) / half_range * 7.0 + 0.5, 7)];
     }
   }
   return out;
 }
+
+namespace {
 
 int Query(const QueryOptions& o) {
   int64_t since_ms = 0, step_ms = 0;

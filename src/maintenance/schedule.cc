@@ -105,6 +105,10 @@ Result<CronExpression> CronExpression::Parse(std::string_view text) {
   if (weekdays.test(7)) c.weekdays_.set(0);
   c.weekdays_.reset(7);
   for (size_t k = 0; k < fields.size(); ++k) c.text_ += (k ? " " : "") + std::string(fields[k]);
+  // A date that never exists ("31 2": February 31st) would never run the task.
+  if (c.NextAfter(0) < 0) {
+    return Status::InvalidArgument("\"" + c.text_ + "\" never matches (no such date)");
+  }
   return c;
 }
 

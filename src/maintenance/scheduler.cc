@@ -35,7 +35,12 @@ void MaintenanceScheduler::ScheduleInitial(Entry& e, int64_t now, int* overdue_i
   if (!t.enabled) return;
   TaskState& s = e.state;
   int64_t fresh = t.schedule.NextAfter(now);
-  if (fresh >= 0) fresh += Jitter(t.jitter_ms);
+  if (fresh < 0) {
+    // A cron with no date in the coming years: never due (0), not due at once.
+    s.next_run_ms = 0;
+    return;
+  }
+  fresh += Jitter(t.jitter_ms);
   if (s.next_run_ms <= 0) {
     s.next_run_ms = fresh > 0 ? fresh : 0;
   } else if (s.next_run_ms <= now) {
@@ -126,7 +131,8 @@ Status MaintenanceScheduler::SetTasks(std::vector<MaintenanceTask> tasks) {
       int64_t fresh = e.task.schedule.NextAfter(now) + e.task.jitter_ms;
       if (e.state.next_run_ms > fresh) e.state.next_run_ms = fresh;
     } else {
-      e.state.next_run_ms = e.task.schedule.NextAfter(now) + Jitter(e.task.jitter_ms);
+      int64_t fresh = e.task.schedule.NextAfter(now);  // -1: never matches from now on
+      e.state.next_run_ms = fresh >= 0 ? fresh + Jitter(e.task.jitter_ms) : 0;
     }
     order.push_back(e.task.name);
     next[e.task.name] = std::move(e);

@@ -517,6 +517,9 @@ Status Monitor::Start() {
     server::SplitHostPort(c.server.listen, &host, &port);
     so.require_token_for_reads = !server::IsLoopbackHost(host);
     so.staleness_ms = 3 * c.interval_ms + c.EffectiveCollectorTimeoutMs();
+    // The push API judges its own bodies against components.push.max_body (JSON 413).
+    so.max_body_bytes =
+        std::max<size_t>(1 << 20, static_cast<size_t>(c.components.push.max_body_bytes));
     server::ServerHooks hooks;
     hooks.status = [&d] { return d.StatusJson(); };
     hooks.reload = [this] { return Reload(); };

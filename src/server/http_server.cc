@@ -20,9 +20,13 @@ using nlohmann::json;
 
 constexpr const char* kJson = "application/json";
 
+// Serialises an answer; invalid UTF-8 in strings (e.g. truncated process output) becomes U+FFFD
+// instead of throwing.
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 void SendError(httplib::Response& res, int code, const std::string& message) {
   res.status = code;
-  res.set_content(json{{"status", "error"}, {"error", message}}.dump(), kJson);
+  res.set_content(Dump(json{{"status", "error"}, {"error", message}}), kJson);
 }
 
 // A JSON value for a sample: a number when finite, else the Prometheus spelling as a string.
@@ -77,14 +81,14 @@ bool ConstantTimeEquals(const std::string& a, const std::string& b) {
 ApiResponse ApiResponse::Json(const nlohmann::json& data, int status) {
   ApiResponse r;
   r.status = status;
-  r.body = json{{"status", "success"}, {"data", data}}.dump();
+  r.body = Dump(json{{"status", "success"}, {"data", data}});
   return r;
 }
 
 ApiResponse ApiResponse::Error(int status, const std::string& message) {
   ApiResponse r;
   r.status = status;
-  r.body = json{{"status", "error"}, {"error", message}}.dump();
+  r.body = Dump(json{{"status", "error"}, {"error", message}});
   return r;
 }
 
@@ -201,7 +205,7 @@ struct HttpServer::Impl {
   void HandleStatus(const httplib::Request& req, httplib::Response& res) {
     if (!CheckRead(req, res)) return;
     json body = hooks.status ? hooks.status() : json::object();
-    res.set_content(body.dump(), kJson);
+    res.set_content(Dump(body), kJson);
   }
 
   // Parses ?metric= and ?labels= shared by /series and /query. Returns false after answering 400.
@@ -236,7 +240,7 @@ struct HttpServer::Impl {
                       {"type", core::MetricTypeName(s.type)},
                       {"help", s.help}});
     }
-    res.set_content(json{{"status", "success"}, {"data", std::move(data)}}.dump(), kJson);
+    res.set_content(Dump(json{{"status", "success"}, {"data", std::move(data)}}), kJson);
   }
 
   void HandleQuery(const httplib::Request& req, httplib::Response& res) {
@@ -297,7 +301,7 @@ struct HttpServer::Impl {
       data["end"] = static_cast<double>(end) / 1000.0;
       if (step > 0) data["step"] = static_cast<double>(step) / 1000.0;
     }
-    res.set_content(json{{"status", "success"}, {"data", std::move(data)}}.dump(), kJson);
+    res.set_content(Dump(json{{"status", "success"}, {"data", std::move(data)}}), kJson);
   }
 
   // Answers a GET endpoint whose body is the JSON a hook returns.
@@ -305,7 +309,7 @@ struct HttpServer::Impl {
                      const std::function<json()>& hook) {
     if (!CheckRead(req, res)) return;
     if (!hook) return SendError(res, 501, "not available");
-    res.set_content(json{{"status", "success"}, {"data", hook()}}.dump(), kJson);
+    res.set_content(Dump(json{{"status", "success"}, {"data", hook()}}), kJson);
   }
 
   void HandleAlertHistory(const httplib::Request& req, httplib::Response& res) {
@@ -325,7 +329,7 @@ struct HttpServer::Impl {
         return SendError(res, 400, "parameter 'limit': expected a number from 1 to 100000");
       }
     }
-    res.set_content(json{{"status", "success"}, {"data", hooks.alert_history(since, limit)}}.dump(),
+    res.set_content(Dump(json{{"status", "success"}, {"data", hooks.alert_history(since, limit)}}),
                     kJson);
   }
 
@@ -337,7 +341,7 @@ struct HttpServer::Impl {
     auto created = hooks.create_silence(body);
     if (!created.ok()) return SendError(res, 400, created.status().message());
     res.status = 201;
-    res.set_content(json{{"status", "success"}, {"data", *created}}.dump(), kJson);
+    res.set_content(Dump(json{{"status", "success"}, {"data", *created}}), kJson);
   }
 
   void HandleExpireSilence(const httplib::Request& req, httplib::Response& res) {
@@ -347,7 +351,7 @@ struct HttpServer::Impl {
     Status s = hooks.expire_silence(id);
     if (s.code() == StatusCode::kNotFound) return SendError(res, 404, s.message());
     if (!s.ok()) return SendError(res, 500, s.message());
-    res.set_content(json{{"status", "success"}}.dump(), kJson);
+    res.set_content(Dump(json{{"status", "success"}}), kJson);
   }
 
   void HandleRoute(const Route& route, const httplib::Request& req, httplib::Response& res) {
@@ -380,7 +384,7 @@ struct HttpServer::Impl {
     if (!hooks.reload) return SendError(res, 501, "reload is not available");
     Status s = hooks.reload();
     if (!s.ok()) return SendError(res, 400, s.ToString());
-    res.set_content(json{{"status", "success"}}.dump(), kJson);
+    res.set_content(Dump(json{{"status", "success"}}), kJson);
   }
 };
 
@@ -411,7 +415,7 @@ Status HttpServer::Start() {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
-  d.http.set_payload_max_length(1 << 20);
+  d.http.set_payload_max_length(d.options.max_body_bytes);
   d.http.set_read_timeout(5, 0);
   d.http.set_write_timeout(5, 0);
   d.http.set_keep_alive_max_count(100);

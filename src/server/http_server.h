@@ -42,6 +42,8 @@ struct ServerOptions {
   int threads = 4;
   int64_t staleness_ms = 5000;  // /metrics omits series with no sample this recent
   size_t max_points_per_query = 1'000'000;
+  // Largest request body accepted; above it httplib answers 413 before any handler runs.
+  size_t max_body_bytes = 1 << 20;
 };
 
 // A request to an extension route (see Route), already parsed.

@@ -47,7 +47,7 @@ TEST(CronExpression, DaysOfWeekAndMonth) {
   EXPECT_EQ((leap - kFri0500 + 5 * kHour) % kDay, 0);
   EXPECT_GT(leap, kFri0500 + 365 * kDay);
   EXPECT_LT(leap, kFri0500 + 2 * 366 * kDay);
-  EXPECT_EQ(Next("0 0 30 2 *", kFri0500), -1);  // never
+  EXPECT_FALSE(CronExpression::Parse("0 0 30 2 *").ok());  // never: refused when parsed
 }
 
 TEST(CronExpression, ErrorsNameTheField) {
@@ -67,6 +67,10 @@ TEST(CronExpression, ErrorsNameTheField) {
   check("5-1 * * * *", "minute field");
   check("a * * * *", "minute field");
   check("1,,2 * * * *", "empty list item");
+  check("30 2 31 2 *", "never matches");  // February 31st
+  check("0 0 31 4,6,9,11 *", "never matches");
+  EXPECT_TRUE(CronExpression::Parse("0 0 29 2 *").ok());  // leap days exist
+  EXPECT_TRUE(CronExpression::Parse("0 0 31 2 1").ok());  // or Mondays in February
 }
 
 TEST(Schedule, IntervalAndDescription) {

@@ -128,6 +128,33 @@ TEST(MaintenanceScheduler, CronTasksRunAtTheirTimes) {
   EXPECT_EQ(NextRun(s, "nightly"), sat0230 + 24 * kHour);
 }
 
+// A cron with no date in the searched years (a leap day seen from 2097, next one in 2104) is
+// never due: a reload must not make it due at once (-1 plus jitter was a time in the past).
+TEST(MaintenanceScheduler, ACronThatNeverMatchesIsNeverDueAfterAReload) {
+  constexpr int64_t k2097 = 4'012'934'400'000;  // 2097-03-01 00:00 UTC
+  ManualClock clock(k2097);
+  Counter c;
+  MaintenanceTask t = CountingTask("leap", kHour, &c, 10 * kMin);
+  t.schedule = Schedule::Cron(*CronExpression::Parse("30 2 * * *"));
+  SchedulerOptions options;
+  options.seed = 7;
+  MaintenanceScheduler s(&clock, nullptr, options);
+  ASSERT_TRUE(s.Start({t}).ok());
+  ASSERT_GT(NextRun(s, "leap"), k2097);
+  t.schedule = Schedule::Cron(*CronExpression::Parse("0 0 29 2 *"));
+  for (int reload = 0; reload < 5; ++reload) {
+    ASSERT_TRUE(s.SetTasks({t}).ok());
+    s.Tick(clock.NowMillis());
+    s.WaitIdle();
+    EXPECT_EQ(c.runs, 0) << "reload " << reload;
+    clock.Advance(kHour);
+  }
+  clock.Advance(40 * 24 * kHour);
+  s.Tick(clock.NowMillis());
+  s.WaitIdle();
+  EXPECT_EQ(c.runs, 0);
+}
+
 TEST(MaintenanceScheduler, HistorySurvivesARestartWithoutAStartupStorm) {
   TempDir dir;
   ManualClock clock(kT0);

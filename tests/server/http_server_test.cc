@@ -226,6 +226,24 @@ TEST_F(HttpServerTest, ExtensionRoutesGetCapturesParamsBodyAndTokenChecks) {
   EXPECT_NE(boom->body.find("kaput"), std::string::npos);
 }
 
+TEST_F(HttpServerTest, InvalidUtf8InAnAnswerBecomesReplacementCharacters) {
+  // E.g. a process name or command output cut by a cap in the middle of a character.
+  std::vector<Route> routes;
+  routes.push_back({"GET", "/api/v1/bytes", false, [](const ApiRequest&) {
+                      return ApiResponse::Json(json{{"output", "ps \xd1"}, {"raw", "\xff\xfe!"}});
+                    }});
+  routes.push_back({"GET", "/api/v1/bad", false,
+                    [](const ApiRequest&) { return ApiResponse::Error(409, "busy: \xd1"); }});
+  StartServer(false, std::move(routes));
+  const std::string fffd = "\xEF\xBF\xBD";
+  json data = GetJson("/api/v1/bytes")["data"];
+  EXPECT_EQ(data["output"], "ps " + fffd);
+  EXPECT_EQ(data["raw"], fffd + fffd + "!");
+  json err = GetJson("/api/v1/bad", 409);
+  EXPECT_EQ(err["error"], "busy: " + fffd);
+  EXPECT_EQ(GetJson("/api/v1/status")["uptime_seconds"], 12);  // still serving
+}
+
 TEST(HttpServerAddress, RejectsMalformedListenAddresses) {
   store::SeriesStore store{store::StoreOptions{}};
   ManualClock clock;

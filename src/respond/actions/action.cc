@@ -234,6 +234,65 @@ int64_t EffectiveTimeoutMs(const ActionSpec& spec, const ActionLimits& limits) {
   return t < 1 ? 1 : t;
 }
 
+namespace {
+
+// The length of the well-formed UTF-8 sequence at the start of s, or 0 when it is not one.
+size_t Utf8SequenceLength(std::string_view s) {
+  auto b = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  auto cont = [&](size_t i) { return i < s.size() && (b(i) & 0xC0) == 0x80; };
+  unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(1) || !cont(2)) return 0;
+    if (c == 0xE0 && b(1) < 0xA0) return 0;  // overlong
+    if (c == 0xED && b(1) > 0x9F) return 0;  // surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if (c == 0xF0 && b(1) < 0x90) return 0;  // overlong
+    if (c == 0xF4 && b(1) > 0x8F) return 0;  // > U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string ValidUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t n = Utf8SequenceLength(text.substr(i));
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+      ++i;
+    } else {
+      out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
+json ValidUtf8Json(const json& j) {
+  if (j.is_string()) return ValidUtf8(j.get_ref<const std::string&>());
+  if (j.is_array()) {
+    json a = json::array();
+    for (const auto& v : j) a.push_back(ValidUtf8Json(v));
+    return a;
+  }
+  if (j.is_object()) {
+    json o = json::object();
+    for (auto it = j.begin(); it != j.end(); ++it)
+      o[ValidUtf8(it.key())] = ValidUtf8Json(it.value());
+    return o;
+  }
+  return j;
+}
+
 void AppendCapped(std::string* out, std::string_view text, size_t cap, bool* truncated) {
   if (out->size() >= cap) {
     if (!text.empty()) *truncated = true;
@@ -241,7 +300,14 @@ void AppendCapped(std::string* out, std::string_view text, size_t cap, bool* tru
   }
   size_t room = cap - out->size();
   if (text.size() > room) {
-    out->append(text.substr(0, room));
+    // Back up to the lead byte of the character the cut would split (at most 3 bytes).
+    size_t cut = room;
+    for (int k = 0; k < 3 && cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80;
+         ++k) {
+      --cut;
+    }
+    if ((static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) cut = room;  // not UTF-8 anyway
+    out->append(text.substr(0, cut));
     *truncated = true;
   } else {
     out->append(text);
@@ -295,22 +361,27 @@ std::string TypeList() {
 }  // namespace
 
 nlohmann::json ActionResult::ToJson() const {
-  nlohmann::json j = {{"type", type},
-                      {"name", name},
+  // Every string passes through ValidUtf8 so that dump() never throws on what a process, a file
+  // name or /proc handed us.
+  using internal::ValidUtf8;
+  std::vector<std::string> argv;
+  for (const auto& a : command) argv.push_back(ValidUtf8(a));
+  nlohmann::json j = {{"type", ValidUtf8(type)},
+                      {"name", ValidUtf8(name)},
                       {"ok", ok},
                       {"dry_run", dry_run},
-                      {"summary", summary},
-                      {"error", error},
-                      {"command", command},
+                      {"summary", ValidUtf8(summary)},
+                      {"error", ValidUtf8(error)},
+                      {"command", argv},
                       {"exit_status", exit_status},
                       {"started_ms", started_ms},
                       {"duration_ms", duration_ms},
-                      {"output", output},
+                      {"output", ValidUtf8(output)},
                       {"output_truncated", output_truncated},
                       {"bytes_freed", bytes_freed},
                       {"files_touched", files_touched},
                       {"pids", pids},
-                      {"details", details}};
+                      {"details", internal::ValidUtf8Json(details)}};
   return j;
 }
 

@@ -159,6 +159,7 @@ struct Candidate {
   std::string rel;
   dev_t dev = 0;
   ino_t ino = 0;
+  nlink_t nlink = 1;
   uint64_t size = 0;
   uint64_t blocks_bytes = 0;
   int64_t mtime_ms = 0;
@@ -224,6 +225,7 @@ void Walk(int dirfd, std::vector<std::string>& parts, int depth, const Candidate
     c.rel = rel;
     c.dev = s.st_dev;
     c.ino = s.st_ino;
+    c.nlink = s.st_nlink;
     c.size = static_cast<uint64_t>(s.st_size);
     c.blocks_bytes = static_cast<uint64_t>(s.st_blocks) * 512;
     c.mtime_ms = static_cast<int64_t>(s.st_mtim.tv_sec) * 1000 + s.st_mtim.tv_nsec / 1'000'000;
@@ -442,16 +444,16 @@ void RunCleanup(const ActionSpec& s, const ActionContext& c, ActionResult* r) {
       ++r->files_touched;
       r->bytes_freed += cand.size;
       simulated_used -= std::min(simulated_used, cand.blocks_bytes);
-      if (deleted.size() < 200) deleted.push_back(path);
+      if (deleted.size() < 200) deleted.push_back(ValidUtf8(path));
       continue;
     }
     std::string why;
     if (DeleteCandidate(cand, dir_fds[cand.dir_index].get(), &why)) {
       ++r->files_touched;
       r->bytes_freed += cand.size;
-      if (deleted.size() < 200) deleted.push_back(path);
+      if (deleted.size() < 200) deleted.push_back(ValidUtf8(path));
     } else if (failed.size() < 50) {
-      failed.push_back(path + ": " + why);
+      failed.push_back(ValidUtf8(path) + ": " + why);
     }
   }
   r->details[c.dry_run ? "would_delete" : "deleted"] = deleted;
@@ -566,15 +568,25 @@ void RunRotateLogs(const ActionSpec& s, const ActionContext& c, ActionResult* r)
   r->details["keep"] = keep;
   json rotated = json::array();
   json failed = json::array();
+  json skipped = json::array();
   uint64_t total_before = 0;
+  // A file with more than one link may be a hard link to a file outside the confined
+  // directories: truncating it would truncate that file. Such files are skipped and reported.
+  auto hard_linked = [&](const std::string& path, nlink_t links) {
+    if (links <= 1) return false;
+    skipped.push_back(ValidUtf8(path) + ": has " + std::to_string(links) +
+                      " hard links; not truncated");
+    return true;
+  };
   for (const auto& cand : all) {
     const std::string& name = cand.parts.back();
     if (IsRotatedName(name) || cand.size <= max_size) continue;
     std::string path = cand.dir + "/" + cand.rel;
+    if (hard_linked(path, cand.nlink)) continue;
     if (c.dry_run) {
       ++r->files_touched;
       total_before += cand.size;
-      rotated.push_back(path);
+      rotated.push_back(ValidUtf8(path));
       continue;
     }
     Fd parent = OpenParent(dir_fds[cand.dir_index].get(), cand.parts);
@@ -584,9 +596,11 @@ void RunRotateLogs(const ActionSpec& s, const ActionContext& c, ActionResult* r)
     struct stat st {};
     if (!src.ok() || ::fstat(src.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
         st.st_ino != cand.ino) {
-      failed.push_back(path + ": changed or not openable (" + std::strerror(errno) + ")");
+      failed.push_back(ValidUtf8(path) + ": changed or not openable (" + std::strerror(errno) +
+                       ")");
       continue;
     }
+    if (hard_linked(path, st.st_nlink)) continue;  // linked since the walk
     // Shift name.(k).gz -> name.(k+1).gz; the copy beyond keep is deleted.
     auto rotated_name = [&](int64_t k) { return name + "." + std::to_string(k) + ".gz"; };
     ::unlinkat(parent.get(), rotated_name(keep).c_str(), 0);
@@ -598,30 +612,34 @@ void RunRotateLogs(const ActionSpec& s, const ActionContext& c, ActionResult* r)
     uint64_t compressed = 0;
     uint64_t size = static_cast<uint64_t>(st.st_size);
     if (!GzipInto(src.get(), size, parent.get(), tmp, &compressed, &why)) {
-      failed.push_back(path + ": " + why);
+      failed.push_back(ValidUtf8(path) + ": " + why);
       continue;
     }
     if (::renameat(parent.get(), tmp.c_str(), parent.get(), rotated_name(1).c_str()) != 0) {
-      failed.push_back(path + ": rename: " + std::strerror(errno));
+      failed.push_back(ValidUtf8(path) + ": rename: " + std::strerror(errno));
       ::unlinkat(parent.get(), tmp.c_str(), 0);
       continue;
     }
     if (::ftruncate(src.get(), 0) != 0) {
-      failed.push_back(path + ": truncate: " + std::strerror(errno));
+      failed.push_back(ValidUtf8(path) + ": truncate: " + std::strerror(errno));
       continue;
     }
     ++r->files_touched;
     total_before += size;
     if (size > compressed) r->bytes_freed += size - compressed;
-    rotated.push_back(path);
+    rotated.push_back(ValidUtf8(path));
   }
   r->details[c.dry_run ? "would_rotate" : "rotated"] = rotated;
   if (!failed.empty()) r->details["failed"] = failed;
+  if (!skipped.empty()) r->details["skipped"] = skipped;
   r->ok = failed.empty();
   r->summary = std::string(c.dry_run ? "would rotate " : "rotated ") +
                std::to_string(r->files_touched) + " file(s) over " + HumanBytes(max_size) + " (" +
                HumanBytes(total_before) + ")" +
                (c.dry_run ? "" : ", freed " + HumanBytes(r->bytes_freed));
+  if (!skipped.empty()) {
+    r->summary += "; skipped " + std::to_string(skipped.size()) + " hard-linked file(s)";
+  }
   if (!r->ok) r->error = "could not rotate " + std::to_string(failed.size()) + " file(s)";
 }
 

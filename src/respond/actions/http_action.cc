@@ -202,7 +202,7 @@ void RunHttp(const ActionSpec& s, const ActionContext& c, ActionResult* r) {
     return;
   }
   r->exit_status = out.status;
-  AppendCapped(&r->output, out.body, c.limits->max_output_bytes, &r->output_truncated);
+  AppendCapped(&r->output, ValidUtf8(out.body), c.limits->max_output_bytes, &r->output_truncated);
   r->details = {{"status", out.status}};
   bool ok = expected.empty()
                 ? (out.status >= 200 && out.status < 300)

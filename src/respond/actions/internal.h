@@ -45,7 +45,16 @@ int64_t MonoMs();
 int64_t EffectiveTimeoutMs(const ActionSpec& spec, const ActionLimits& limits);
 
 // Appends text to out keeping at most cap bytes; sets *truncated when something was dropped.
+// A cut never splits a UTF-8 sequence (the cut falls before the character's lead byte).
 void AppendCapped(std::string* out, std::string_view text, size_t cap, bool* truncated);
+
+// text as valid UTF-8: every byte that does not belong to a well-formed sequence (stray
+// continuation bytes, truncated sequences, overlongs, surrogates, > U+10FFFF) becomes U+FFFD.
+// Valid input is returned unchanged. Used for everything from outside (process output, /proc
+// names, HTTP bodies, file names) before it enters an ActionResult.
+std::string ValidUtf8(std::string_view text);
+// j with every string (keys included) passed through ValidUtf8.
+json ValidUtf8Json(const json& j);
 
 // ---- processes ----
 struct RunOptions {

@@ -167,36 +167,44 @@ RunOutcome RunProcess(const RunOptions& o) {
   ::close(err_pipe[1]);
   out.started = true;
 
+  // The command is judged by its own exit, not by the end of its output: a command may leave a
+  // background child holding the pipe (a service started by a restart script). Once the direct
+  // child has exited, the pipe is read for at most kGraceMs more. The group is killed only on
+  // timeout, and only while the direct child is unreaped (so its pid/pgid cannot be reused).
+  constexpr int64_t kGraceMs = 500;
   int64_t deadline = start + o.timeout_ms;
   bool exited = false;
   bool eof = false;
   int wstatus = 0;
-  int64_t kill_time = 0;
+  int64_t exit_time = 0;
   char buf[8192];
   while (true) {
+    int64_t now = MonoMs();
     if (!exited) {
       pid_t w = ::waitpid(pid, &wstatus, WNOHANG);
-      if (w == pid) exited = true;
+      if (w == pid) {
+        exited = true;
+        exit_time = now;
+      }
     }
-    if (exited && eof) break;
-    int64_t now = MonoMs();
-    if (!out.timed_out && now >= deadline) {
+    if (exited && (eof || now - exit_time >= kGraceMs)) break;
+    if (!exited && !out.timed_out && now >= deadline) {
       out.timed_out = true;
-      ::kill(-pid, SIGKILL);
-      ::kill(pid, SIGKILL);
-      kill_time = now;
+      ::kill(-pid, SIGKILL);  // pid is not reaped yet: the group is still ours
     }
-    // After the kill, a descendant that left the group may hold the pipe: stop reading soon.
-    if (out.timed_out && exited && now - kill_time > 1000) break;
-    if (exited && !eof && now - deadline > 1000) break;
     if (eof) {
       // Output closed; wait for the exit.
       ::usleep(2000);
       continue;
     }
     pollfd pfd{out_pipe[0], POLLIN, 0};
-    int64_t wait = out.timed_out ? 50 : std::min<int64_t>(50, std::max<int64_t>(1, deadline - now));
-    int pr = ::poll(&pfd, 1, static_cast<int>(wait));
+    int64_t wait = 50;
+    if (exited) {
+      wait = std::max<int64_t>(1, kGraceMs - (now - exit_time));
+    } else if (!out.timed_out) {
+      wait = std::max<int64_t>(1, deadline - now);
+    }
+    int pr = ::poll(&pfd, 1, static_cast<int>(std::min<int64_t>(50, wait)));
     if (pr > 0) {
       ssize_t n = ::read(out_pipe[0], buf, sizeof(buf));
       if (n > 0) {
@@ -206,10 +214,6 @@ RunOutcome RunProcess(const RunOptions& o) {
         eof = true;
       }
     }
-  }
-  if (!exited) {
-    ::kill(-pid, SIGKILL);
-    ::waitpid(pid, &wstatus, 0);
   }
   ::close(out_pipe[0]);
   // Did exec fail?
@@ -233,6 +237,7 @@ RunOutcome RunProcess(const RunOptions& o) {
     out.error =
         "timed out after " + std::to_string(o.timeout_ms) + " ms; process group killed (SIGKILL)";
   }
+  out.output = ValidUtf8(out.output);
   out.duration_ms = MonoMs() - start;
   return out;
 }

@@ -82,7 +82,8 @@ std::vector<ProcSample> SampleProcesses(const std::string& proc_root) {
     if (open == std::string::npos || close == std::string::npos || close < open) continue;
     ProcSample s;
     s.pid = pid;
-    s.comm = stat.substr(open + 1, close - open - 1);
+    // The kernel truncates comm to 15 bytes, possibly inside a multi-byte character.
+    s.comm = ValidUtf8(stat.substr(open + 1, close - open - 1));
     std::istringstream rest(stat.substr(close + 2));
     std::vector<std::string> f;
     std::string x;

@@ -169,6 +169,32 @@ TEST(PushApi, BadRequestsGetClearErrorsAndStoreNothing) {
   EXPECT_TRUE(counted);
 }
 
+// max_body above the server's default 1 MiB takes effect: a 2 MiB push is accepted with a 4 MiB
+// limit; over max_body the push API's JSON 413 answers; over the server cap (max(1 MiB,
+// max_body)) httplib itself answers 413 before the handler.
+TEST(PushApi, MaxBodyAboveOneMebibyteIsHonoured) {
+  Agent agent("components: {push: {max_body: 4MiB}}\n");
+  std::string line = "big_metric 1\n";
+  std::string body;
+  while (body.size() < (2u << 20)) body += "# padding comment to make the body large enough\n";
+  body += line;
+  auto r = agent.Push(body, "text/plain", "?component=big");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body.substr(0, 300);
+  agent.Tick();
+  EXPECT_EQ(agent.Value("big_metric", "big"), 1);
+  auto too_big = agent.Push(std::string((4u << 20) + 1, ' '), "text/plain", "?component=big");
+  ASSERT_TRUE(too_big);
+  EXPECT_EQ(too_big->status, 413);
+
+  Agent small("components: {push: {max_body: 1000}}\n");
+  auto over = small.Push(std::string(5000, ' '), "text/plain", "?component=c");
+  ASSERT_TRUE(over);
+  EXPECT_EQ(over->status, 413);
+  EXPECT_NE(over->body.find("exceeds components.push.max_body (1000 bytes)"), std::string::npos)
+      << over->body;
+}
+
 TEST(PushApi, TheTokenIsRequired) {
   Agent agent;
   auto r = agent.Push("{\"metrics\":{\"a\":1}}", "application/json", "?component=c", false);

@@ -94,6 +94,44 @@ TEST(ExecAction, TimeoutKillsTheWholeProcessGroup) {
       << "background child " << grandchild << " survived the timeout";
 }
 
+// A restart script starts a service in the background and exits: the command is judged by its
+// own exit, the background child keeps running, and the action returns well before the timeout.
+TEST(ExecAction, BackgroundChildHoldingTheOutputDoesNotMakeATimeout) {
+  echomon::testing::TempDir dir;
+  std::string pid_file = dir.File("bg.pid");
+  ActionLimits limits;
+  ActionResult r = Act(
+      "exec", {{"argv", {"/bin/sh", "-c", "sleep 30 & echo $! > " + pid_file + "; echo started"}}},
+      limits, false, 8000);
+  int bg = std::atoi(echomon::testing::ReadFile(pid_file).c_str());
+  ASSERT_GT(bg, 1);
+  bool alive = Alive(bg);
+  ::kill(bg, SIGKILL);
+  EXPECT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.exit_status, 0);
+  EXPECT_EQ(r.output, "started\n");
+  EXPECT_LT(r.duration_ms, 3000);
+  EXPECT_TRUE(alive) << "the background child was killed after a clean exit";
+}
+
+// Output that is not UTF-8 (or cut inside a character by the cap) is made valid, so the result
+// can always be serialised.
+TEST(ExecAction, InvalidUtf8OutputIsReplaced) {
+  ActionLimits limits;
+  ActionResult r =
+      Act("exec", {{"argv", {"/usr/bin/printf", "a\\321b\\377"}}}, limits);  // a\xd1 b \xff
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.output,
+            "a\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD");
+  EXPECT_NO_THROW(r.ToJson().dump());
+  limits.max_output_bytes = 4;  // "abc" + 1 of the 4 bytes of U+1F600: cut before it
+  ActionResult capped = Act("exec", {{"argv", {"/usr/bin/printf", "abc\xF0\x9F\x98\x80"}}}, limits);
+  ASSERT_TRUE(capped.ok) << capped.error;
+  EXPECT_EQ(capped.output, "abc");
+  EXPECT_TRUE(capped.output_truncated);
+}
+
 TEST(ExecAction, OutputIsCapped) {
   ActionLimits limits;
   limits.max_output_bytes = 1000;

@@ -254,5 +254,29 @@ TEST(RotateLogsAction, DryRunChangesNothingAndSymlinksAreSkipped) {
   EXPECT_FALSE(Exists(dir.File("secret.log.1.gz")));
 }
 
+// A hard link inside a writable directory to a file elsewhere: truncating the link would
+// truncate the outside file, so rotate_logs skips it and says so.
+TEST(RotateLogsAction, HardLinkedFilesAreNotTruncated) {
+  TempDir dir;
+  TempDir outside;
+  ActionLimits limits;
+  limits.writable_dirs = {dir.path()};
+  std::string big(5000, 'z');
+  WriteFile(outside.File("precious.db"), big);
+  ASSERT_EQ(::link(outside.File("precious.db").c_str(), dir.File("linked.log").c_str()), 0)
+      << std::strerror(errno);
+  WriteFile(dir.File("own.log"), big);
+  ActionResult dry = Act("rotate_logs", {{"max_size", 1000}}, limits, true);
+  EXPECT_EQ(dry.files_touched, 1u);
+  ActionResult r = Act("rotate_logs", {{"max_size", 1000}}, limits);
+  EXPECT_EQ(r.files_touched, 1u);
+  EXPECT_EQ(ReadFile(outside.File("precious.db")), big);
+  EXPECT_FALSE(Exists(dir.File("linked.log.1.gz")));
+  EXPECT_EQ(std::filesystem::file_size(dir.File("own.log")), 0u);
+  ASSERT_TRUE(r.details.contains("skipped")) << r.details.dump();
+  EXPECT_NE(r.details["skipped"].dump().find("linked.log"), std::string::npos);
+  EXPECT_NE(r.summary.find("skipped 1 hard-linked"), std::string::npos) << r.summary;
+}
+
 }  // namespace
 }  // namespace echomon::respond
