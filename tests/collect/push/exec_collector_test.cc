@@ -104,9 +104,8 @@ TEST(ComponentsCollector, RunsProgramsWithoutBlockingAndReportsEachOutcome) {
   ASSERT_TRUE(collector.Collect(out).ok());
   // The tick returned at once although "hung" sleeps for 30 s.
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(250));
-  // Before any program finished: declared, nothing emitted yet.
-  EXPECT_EQ(Find(out, "dtesn_membrane_level", "dtesn"), nullptr);
-  EXPECT_EQ(Find(out, "echomon_component_up", "dtesn")->value, 0);
+  // Every program is declared from the first tick (a fast one may already have finished).
+  EXPECT_NE(Find(out, "echomon_component_up", "dtesn"), nullptr);
   ASSERT_TRUE(collector.WaitIdle(10'000));
 
   out.clear();
