@@ -18,21 +18,9 @@ using testing::BuiltBinary;
 using testing::RunCommand;
 using testing::Subprocess;
 using testing::TempDir;
+using testing::WaitForAgent;
 
 const std::string kEchomon = BuiltBinary("src/cli/echomon");
-
-// Polls url's /healthz until it answers (the agent is starting); bounded.
-bool WaitForAgent(int port, int timeout_ms = 10'000) {
-  httplib::Client client("127.0.0.1", port);
-  client.set_connection_timeout(0, 200'000);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto res = client.Get("/healthz");
-    if (res && res->status == 200) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
 
 TEST(Cli, VersionPrintsTheVersion) {
   std::string out, err;

@@ -57,6 +57,10 @@ int RunCommand(const std::vector<std::string>& argv, std::string* out, std::stri
 // A TCP port on 127.0.0.1 that was free a moment ago.
 int FreeLoopbackPort();
 
+// Polls http://127.0.0.1:port/healthz until it answers 200 (an agent is starting). Returns
+// false when it has not within timeout_ms.
+bool WaitForAgent(int port, int timeout_ms = 10'000);
+
 // Path of a built binary, relative to the build directory (e.g. "src/cli/echomon").
 std::string BuiltBinary(const std::string& relative);
 
