@@ -884,6 +884,21 @@ const char* FormatName(Format format) {
   return format == Format::kOpenMetrics ? "openmetrics" : "prometheus";
 }
 
+core::MetricType StoredMetricType(MetricType type) {
+  switch (type) {
+    case MetricType::kCounter:
+      return core::MetricType::kCounter;
+    case MetricType::kHistogram:
+      return core::MetricType::kHistogram;
+    case MetricType::kSummary:
+      return core::MetricType::kSummary;
+    case MetricType::kUnknown:
+      return core::MetricType::kUntyped;
+    default:
+      return core::MetricType::kGauge;
+  }
+}
+
 const char* MetricTypeName(MetricType type) {
   switch (type) {
     case MetricType::kUnknown:

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/labels.h"
+#include "core/metric.h"
 #include "echomon/status.h"
 
 namespace echomon::collect::expfmt {
@@ -49,6 +50,9 @@ enum class MetricType {
 
 // The OpenMetrics spelling: "unknown", "counter", ..., "stateset".
 const char* MetricTypeName(MetricType type);
+// The type a family's samples are stored with: counter, histogram and summary keep their type,
+// unknown/untyped becomes untyped, everything else (gauge, info, stateset, gaugehistogram) gauge.
+core::MetricType StoredMetricType(MetricType type);
 
 struct Exemplar {
   core::Labels labels;

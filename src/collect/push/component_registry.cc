@@ -85,21 +85,6 @@ Status ReadValue(const std::string& name, const json& v, double* out) {
                                  std::string(v.type_name()));
 }
 
-core::MetricType StoredType(expfmt::MetricType type) {
-  switch (type) {
-    case expfmt::MetricType::kCounter:
-      return core::MetricType::kCounter;
-    case expfmt::MetricType::kHistogram:
-      return core::MetricType::kHistogram;
-    case expfmt::MetricType::kSummary:
-      return core::MetricType::kSummary;
-    case expfmt::MetricType::kUnknown:
-      return core::MetricType::kUntyped;
-    default:
-      return core::MetricType::kGauge;
-  }
-}
-
 bool IsCounterLike(expfmt::MetricType type) {
   return type == expfmt::MetricType::kCounter || type == expfmt::MetricType::kHistogram ||
          type == expfmt::MetricType::kSummary || type == expfmt::MetricType::kGaugeHistogram;
@@ -403,7 +388,7 @@ Result<size_t> ComponentRegistry::PushText(std::string_view body, std::string_vi
   }
   std::vector<ComponentSeries> series;
   for (auto& family : *families) {
-    const core::MetricType type = StoredType(family.type);
+    const core::MetricType type = expfmt::StoredMetricType(family.type);
     for (auto& sample : family.samples) {
       if (EndsWith(sample.name, "_created")) {
         std::string base = sample.name.substr(0, sample.name.size() - 8);

@@ -68,21 +68,6 @@ bool IsCounterLike(expfmt::MetricType type) {
          type == expfmt::MetricType::kSummary || type == expfmt::MetricType::kGaugeHistogram;
 }
 
-core::MetricType StoredType(expfmt::MetricType type) {
-  switch (type) {
-    case expfmt::MetricType::kCounter:
-      return core::MetricType::kCounter;
-    case expfmt::MetricType::kHistogram:
-      return core::MetricType::kHistogram;
-    case expfmt::MetricType::kSummary:
-      return core::MetricType::kSummary;
-    case expfmt::MetricType::kUnknown:
-      return core::MetricType::kUntyped;
-    default:
-      return core::MetricType::kGauge;
-  }
-}
-
 std::string StripTotal(const std::string& name) {
   return EndsWith(name, "_total") ? name.substr(0, name.size() - 6) : name;
 }
@@ -192,7 +177,7 @@ Status ScrapeCollector::Scrape(core::SampleBatch& out) {
     }
     std::unordered_map<std::string, double> created_now;
     for (const auto& family : exposition->families) {
-      const core::MetricType type = StoredType(family.type);
+      const core::MetricType type = expfmt::StoredMetricType(family.type);
       std::string_view help = InternHelp(family.help);
       for (const auto& sample : family.samples) {
         core::Labels labels = sample.labels;
